@@ -1,0 +1,246 @@
+// Package app is the one place that wires configuration, storage, services
+// and the two HTTP servers together. Nothing else constructs dependencies;
+// every other package receives what it needs through its constructor.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hoplite-id/hoplite/internal/config"
+	"github.com/hoplite-id/hoplite/internal/hash"
+	"github.com/hoplite-id/hoplite/internal/identity"
+	"github.com/hoplite-id/hoplite/internal/schema"
+	"github.com/hoplite-id/hoplite/internal/server"
+	"github.com/hoplite-id/hoplite/internal/store/sqlstore"
+)
+
+// Version is the build version, set with -ldflags "-X …/internal/app.Version=…".
+var Version = "master"
+
+// App is a configured Hoplite instance.
+type App struct {
+	Config *config.Config
+	Logger *slog.Logger
+	Store  *sqlstore.Store
+
+	Identities *identity.Service
+	Hasher     hash.Hasher
+
+	public http.Handler
+	admin  http.Handler
+
+	closeOnce sync.Once
+}
+
+// Options tune New.
+type Options struct {
+	// Migrate applies pending migrations at start (serve --dev, dsn memory).
+	Migrate bool
+}
+
+// NewLogger builds the logger described by log.level and log.format.
+func NewLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	level := slog.LevelInfo
+	switch strings.ToLower(cfg.Log.Level) {
+	case "trace", "debug":
+		level = slog.LevelDebug
+	case "warn", "warning":
+		level = slog.LevelWarn
+	case "error", "fatal", "panic":
+		level = slog.LevelError
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if strings.EqualFold(cfg.Log.Format, "text") {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// New opens storage, checks or applies migrations, loads identity schemas
+// and builds both HTTP handlers.
+func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Options) (a *App, err error) {
+	if logger == nil {
+		logger = NewLogger(cfg, io.Discard)
+	}
+	for _, w := range cfg.Warnings() {
+		logger.Warn(w)
+	}
+	for _, key := range cfg.Unsupported() {
+		logger.Warn("configuration key is accepted but not supported by this version of Hoplite yet; it has no effect", "key", key)
+	}
+
+	if len(cfg.Secrets.Default) == 0 {
+		if path := sqliteFilePath(cfg.DSN); path != "" {
+			secrets, file, err := persistedSecrets(path)
+			if err != nil {
+				return nil, fmt.Errorf("secrets.default is not configured and the generated secrets could not be kept: %w", err)
+			}
+			cfg.Secrets.Default = secrets
+			logger.Info("secrets.default is not configured; using the secrets generated once and kept next to the database", "file", file)
+		} else {
+			cfg.Secrets.Default = []string{newSecret()}
+			logger.Warn("secrets.default is not configured; a random secret was generated for this process, so sessions will not survive a restart or work across instances")
+		}
+	}
+
+	st, err := sqlstore.Open(ctx, cfg.DSN)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			_ = st.Close()
+		}
+	}()
+	if opts.Migrate || st.InMemory {
+		applied, err := st.Migrate(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("applying migrations: %w", err)
+		}
+		for _, m := range applied {
+			logger.Info("applied migration", "version", m.Version, "name", m.Name)
+		}
+	} else {
+		pending, err := st.PendingMigrations(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("checking migrations: %w", err)
+		}
+		if pending > 0 {
+			return nil, fmt.Errorf("the database has %d pending migration(s); apply them with `hoplite migrate sql -e --yes` (or start with --dev to migrate automatically)", pending)
+		}
+	}
+
+	schemaClient := &http.Client{Timeout: 10 * time.Second}
+	sources := make([]schema.Source, 0, len(cfg.Identity.Schemas))
+	for _, s := range cfg.Identity.Schemas {
+		src := schema.Source{ID: s.ID, URL: s.URL}
+		if s.URL == "hoplite://default" {
+			src.URL = schema.BuiltinSource().URL
+		}
+		sources = append(sources, src)
+	}
+	schemas, err := schema.Load(ctx, sources, cfg.Identity.DefaultSchemaID, schemaClient)
+	if err != nil {
+		return nil, err
+	}
+
+	hasher, err := newHasher(cfg)
+	if err != nil {
+		return nil, err
+	}
+
+	publicURL, adminURL := cfg.PublicBaseURL(), cfg.AdminBaseURL()
+	identities := identity.NewService(st, schemas, publicURL)
+
+	deps := server.Deps{
+		Logger:        logger,
+		Version:       Version,
+		PublicURL:     publicURL,
+		AdminURL:      adminURL,
+		PublicMaxBody: cfg.Serve.Public.MaxBodyBytes,
+		AdminMaxBody:  cfg.Serve.Admin.MaxBodyBytes,
+		DB:            st,
+		Schemas:       schema.NewHandler(schemas, publicURL),
+		Identities:    identity.NewAdminHandler(identities, hasher, adminURL),
+	}
+	if len(cfg.Serve.Admin.APIKeyHashes) > 0 {
+		deps.AdminAPIKeyValid = cfg.AdminAPIKeyValid
+	}
+
+	return &App{
+		Config: cfg, Logger: logger, Store: st,
+		Identities: identities, Hasher: hasher,
+		public: server.Public(deps), admin: server.Admin(deps),
+	}, nil
+}
+
+func newHasher(cfg *config.Config) (hash.Hasher, error) {
+	switch cfg.Hashers.Algorithm {
+	case "argon2":
+		a := cfg.Hashers.Argon2
+		c := hash.Argon2Config{
+			Memory: uint32(a.Memory / 1024), Iterations: a.Iterations, Parallelism: a.Parallelism,
+			SaltLength: a.SaltLength, KeyLength: a.KeyLength,
+		}
+		if err := c.Validate(); err != nil {
+			return nil, fmt.Errorf("hashers.argon2: %w", err)
+		}
+		return hash.NewArgon2(c), nil
+	default:
+		c := hash.BcryptConfig{Cost: cfg.Hashers.Bcrypt.Cost}
+		if err := c.Validate(); err != nil {
+			return nil, fmt.Errorf("hashers.bcrypt: %w", err)
+		}
+		return hash.NewBcrypt(c), nil
+	}
+}
+
+// PublicHandler serves the public port.
+func (a *App) PublicHandler() http.Handler { return a.public }
+
+// AdminHandler serves the admin port.
+func (a *App) AdminHandler() http.Handler { return a.admin }
+
+// Serve serves both ports on the given listeners until ctx ends, then shuts
+// down gracefully: listeners close, in-flight requests get up to
+// shutdownGrace to finish, and the database is closed.
+func (a *App) Serve(ctx context.Context, publicLn, adminLn net.Listener) error {
+	newServer := func(h http.Handler) *http.Server {
+		return &http.Server{
+			Handler:           h,
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       60 * time.Second,
+			WriteTimeout:      60 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			MaxHeaderBytes:    64 << 10,
+			ErrorLog:          slog.NewLogLogger(a.Logger.Handler(), slog.LevelWarn),
+		}
+	}
+	servers := []*http.Server{newServer(a.public), newServer(a.admin)}
+	listeners := []net.Listener{publicLn, adminLn}
+	errs := make(chan error, len(servers))
+	for k, srv := range servers {
+		go func(srv *http.Server, ln net.Listener) {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errs <- err
+				return
+			}
+			errs <- nil
+		}(srv, listeners[k])
+	}
+	a.Logger.Info("serving", "public", publicLn.Addr().String(), "public_base_url", a.Config.PublicBaseURL().String(),
+		"admin", adminLn.Addr().String(), "admin_base_url", a.Config.AdminBaseURL().String())
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errs:
+	}
+	a.Logger.Info("shutting down: waiting for in-flight requests")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	for _, srv := range servers {
+		if err := srv.Shutdown(shutdownCtx); err != nil {
+			a.Logger.Warn("shutdown did not finish in time", "error", err)
+		}
+	}
+	return errors.Join(serveErr, a.Close())
+}
+
+const shutdownGrace = 20 * time.Second
+
+// Close releases the database.
+func (a *App) Close() error {
+	var err error
+	a.closeOnce.Do(func() { err = a.Store.Close() })
+	return err
+}

@@ -1,0 +1,199 @@
+package server
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/hoplite-id/hoplite/internal/httpx"
+)
+
+// middleware wraps a handler.
+type middleware func(http.Handler) http.Handler
+
+func chain(h http.Handler, mws ...middleware) http.Handler {
+	for k := len(mws) - 1; k >= 0; k-- {
+		h = mws[k](h)
+	}
+	return h
+}
+
+// statusRecorder remembers the status written, for the request log.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// logRequests attaches the logger to the request context and logs each
+// request at debug level (errors are logged where they happen). Query strings
+// are never logged: they carry flow ids, tokens and return URLs.
+func logRequests(l *slog.Logger) middleware {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			rec := &statusRecorder{ResponseWriter: w}
+			r = r.WithContext(httpx.WithLogger(r.Context(), l))
+			next.ServeHTTP(rec, r)
+			if l.Enabled(r.Context(), slog.LevelDebug) {
+				l.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration", time.Since(start))
+			}
+		})
+	}
+}
+
+// recoverPanics turns a panic into a logged 500 envelope; the client never
+// sees the panic value or stack.
+func recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				httpx.Logger(r.Context()).Error("panic while serving a request", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				httpx.WriteError(w, r, httpx.Internal(fmt.Errorf("panic: %v", v)))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// limitBodies caps request bodies; reading past the cap fails with
+// *http.MaxBytesError, which httpx answers with 413. A declared
+// Content-Length over the cap is refused before the handler runs.
+func limitBodies(max int64) middleware {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.ContentLength > max {
+				httpx.WriteError(w, r, httpx.TooLarge(max))
+				return
+			}
+			if r.Body != nil {
+				r.Body = http.MaxBytesReader(w, r.Body, max)
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// cleanPath collapses double slashes and dot segments before routing, as
+// Kratos does on its public port.
+func cleanPath(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.Path; p != "" && p != "/" {
+			cleaned := path.Clean(p)
+			if strings.HasSuffix(p, "/") && cleaned != "/" {
+				cleaned += "/"
+			}
+			if cleaned != p {
+				r.URL.Path = cleaned
+				r.URL.RawPath = ""
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// varyCookie tells caches that public responses depend on cookies.
+func varyCookie(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add("Vary", "Cookie")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// noCache marks API responses as uncacheable.
+func noCache(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		httpx.NoCache(w)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// envelopeUnrouted answers requests no route matches with the error envelope:
+// 404 for unknown paths, 405 (with Allow) for known paths and another method.
+func envelopeUnrouted(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		probe := &headerProbe{header: http.Header{}}
+		h, _ := mux.Handler(r)
+		h.ServeHTTP(probe, r)
+		switch probe.status {
+		case http.StatusMethodNotAllowed:
+			if allow := probe.header.Get("Allow"); allow != "" {
+				w.Header().Set("Allow", allow)
+			}
+			httpx.WriteError(w, r, httpx.New(http.StatusMethodNotAllowed).Reasonf("The method %s is not allowed here.", r.Method))
+		case http.StatusMovedPermanently, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+			mux.ServeHTTP(w, r)
+		default:
+			httpx.WriteError(w, r, httpx.NotFound("No route matches this path.").WithMessage("The requested resource could not be found"))
+		}
+	})
+}
+
+// headerProbe captures what the mux's fallback handler would answer.
+type headerProbe struct {
+	header http.Header
+	status int
+}
+
+func (p *headerProbe) Header() http.Header         { return p.header }
+func (p *headerProbe) Write(b []byte) (int, error) { return len(b), nil }
+func (p *headerProbe) WriteHeader(code int)        { p.status = code }
+
+// redirectToAdminPrefix sends admin-port requests whose path lacks the /admin
+// prefix to the prefixed path with a 307 (method and body preserved), as
+// Kratos' admin port does.
+func redirectToAdminPrefix(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/admin" && !strings.HasPrefix(r.URL.Path, "/admin/") {
+			target := "/admin" + r.URL.Path
+			if r.URL.RawQuery != "" {
+				target += "?" + r.URL.RawQuery
+			}
+			w.Header().Set("Location", target)
+			w.WriteHeader(http.StatusTemporaryRedirect)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// requireAPIKey protects the admin port when API keys are configured.
+func requireAPIKey(valid func(string) bool) middleware {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			scheme, key, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+			if !strings.EqualFold(scheme, "Bearer") || key == "" || !valid(strings.TrimSpace(key)) {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="hoplite-admin"`)
+				httpx.WriteError(w, r, httpx.Unauthorized("A valid admin API key is required: send it as Authorization: Bearer <key>."))
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}

@@ -1,0 +1,324 @@
+// Package sqlstore is Hoplite's storage: one implementation over
+// database/sql for SQLite, PostgreSQL (and CockroachDB's wire dialect) and
+// MySQL/MariaDB. Queries are written once with "?" placeholders; the dialect
+// rewrites them where needed and translates driver errors into the store
+// package's sentinel errors.
+package sqlstore
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	sqlite3 "github.com/mattn/go-sqlite3"
+
+	"github.com/hoplite-id/hoplite/internal/store"
+)
+
+// Dialect names a supported SQL dialect.
+type Dialect string
+
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+	MySQL    Dialect = "mysql"
+)
+
+// Store is the SQL storage for every Hoplite domain.
+type Store struct {
+	db      *sql.DB
+	dialect Dialect
+	// InMemory is true for the "memory" DSN, whose data lives only as long as
+	// the process.
+	InMemory bool
+
+	rebound sync.Map // query text with "?" → dialect text (PostgreSQL only)
+}
+
+// ParsedDSN is a DSN translated for its database/sql driver.
+type ParsedDSN struct {
+	Dialect    Dialect
+	DriverName string
+	DriverDSN  string
+	InMemory   bool
+	Pool       PoolOptions
+}
+
+// PoolOptions are connection pool settings read from the DSN query
+// (max_conns, max_idle_conns, max_conn_lifetime), as Kratos accepts them.
+type PoolOptions struct {
+	MaxConns        int
+	MaxIdleConns    int
+	MaxConnLifetime time.Duration
+}
+
+// ParseDSN understands the DSN forms Kratos documents: "memory",
+// sqlite://PATH?…, postgres(ql)://…, cockroach(db)://…, crdb://… and
+// mysql://user:pass@tcp(host:port)/db?….
+func ParseDSN(dsn string) (ParsedDSN, error) {
+	dsn = strings.TrimSpace(dsn)
+	switch {
+	case dsn == "":
+		return ParsedDSN{}, errors.New("dsn is empty")
+	case dsn == "memory":
+		name := "hoplite-" + randomHex(8)
+		return ParsedDSN{
+			Dialect: SQLite, DriverName: "sqlite3", InMemory: true,
+			DriverDSN: "file:" + name + "?mode=memory&cache=shared&_fk=1&_busy_timeout=10000",
+			Pool:      PoolOptions{MaxConns: 1, MaxIdleConns: 1},
+		}, nil
+	case hasScheme(dsn, "sqlite", "sqlite3"):
+		rest := dsn[strings.Index(dsn, "://")+3:]
+		path, rawQuery, _ := strings.Cut(rest, "?")
+		if path == "" {
+			return ParsedDSN{}, errors.New("dsn: sqlite DSN has no file path (expected sqlite://PATH?_fk=true)")
+		}
+		q, err := url.ParseQuery(rawQuery)
+		if err != nil {
+			return ParsedDSN{}, fmt.Errorf("dsn: invalid query: %w", err)
+		}
+		pool, err := takePoolOptions(q)
+		if err != nil {
+			return ParsedDSN{}, err
+		}
+		inMemory := path == ":memory:" || path == "file::memory:" || q.Get("mode") == "memory"
+		if inMemory {
+			return ParseDSN("memory")
+		}
+		// Foreign keys must always be on: cascading deletes depend on them.
+		q.Del("_fk")
+		q.Set("_foreign_keys", "1")
+		setDefault(q, "_busy_timeout", "10000")
+		setDefault(q, "_journal_mode", "WAL")
+		setDefault(q, "_synchronous", "NORMAL")
+		// Immediate transactions take the write lock up front, so two writers
+		// queue on busy_timeout instead of deadlocking on a lock upgrade.
+		setDefault(q, "_txlock", "immediate")
+		if pool.MaxConns == 0 {
+			pool.MaxConns = 16
+		}
+		return ParsedDSN{Dialect: SQLite, DriverName: "sqlite3", DriverDSN: "file:" + path + "?" + q.Encode(), Pool: pool}, nil
+	case hasScheme(dsn, "postgres", "postgresql", "cockroach", "cockroachdb", "crdb"):
+		u, err := url.Parse(dsn)
+		if err != nil {
+			return ParsedDSN{}, fmt.Errorf("dsn: %w", redactURLError(err))
+		}
+		u.Scheme = "postgres"
+		q := u.Query()
+		pool, err := takePoolOptions(q)
+		if err != nil {
+			return ParsedDSN{}, err
+		}
+		u.RawQuery = q.Encode()
+		if pool.MaxConns == 0 {
+			pool.MaxConns = 32
+		}
+		return ParsedDSN{Dialect: Postgres, DriverName: "pgx", DriverDSN: u.String(), Pool: pool}, nil
+	case hasScheme(dsn, "mysql"):
+		raw := dsn[strings.Index(dsn, "://")+3:]
+		cfg, err := mysql.ParseDSN(raw)
+		if err != nil {
+			return ParsedDSN{}, fmt.Errorf("dsn: invalid mysql DSN (expected mysql://user:pass@tcp(host:port)/db?…): %v", err)
+		}
+		q := url.Values{}
+		for k, v := range cfg.Params {
+			q.Set(k, v)
+		}
+		pool, err := takePoolOptions(q)
+		if err != nil {
+			return ParsedDSN{}, err
+		}
+		cfg.Params = map[string]string{}
+		for k := range q {
+			cfg.Params[k] = q.Get(k)
+		}
+		cfg.ParseTime = true
+		cfg.Loc = time.UTC
+		// utf8mb4 with a binary collation: exact matches on identifiers.
+		cfg.Collation = "utf8mb4_bin"
+		if pool.MaxConns == 0 {
+			pool.MaxConns = 32
+		}
+		return ParsedDSN{Dialect: MySQL, DriverName: "mysql", DriverDSN: cfg.FormatDSN(), Pool: pool}, nil
+	default:
+		scheme, _, _ := strings.Cut(dsn, "://")
+		return ParsedDSN{}, fmt.Errorf("dsn: unsupported database %q; use memory, sqlite://, postgres://, cockroach:// or mysql://", scheme)
+	}
+}
+
+func hasScheme(dsn string, schemes ...string) bool {
+	for _, s := range schemes {
+		if strings.HasPrefix(strings.ToLower(dsn), s+"://") {
+			return true
+		}
+	}
+	return false
+}
+
+func setDefault(q url.Values, k, v string) {
+	if q.Get(k) == "" {
+		q.Set(k, v)
+	}
+}
+
+func takePoolOptions(q url.Values) (PoolOptions, error) {
+	var p PoolOptions
+	var err error
+	if v := q.Get("max_conns"); v != "" {
+		if p.MaxConns, err = strconv.Atoi(v); err != nil || p.MaxConns < 1 {
+			return p, fmt.Errorf("dsn: max_conns must be a positive integer, got %q", v)
+		}
+	}
+	if v := q.Get("max_idle_conns"); v != "" {
+		if p.MaxIdleConns, err = strconv.Atoi(v); err != nil || p.MaxIdleConns < 0 {
+			return p, fmt.Errorf("dsn: max_idle_conns must be a non-negative integer, got %q", v)
+		}
+	}
+	if v := q.Get("max_conn_lifetime"); v != "" {
+		if p.MaxConnLifetime, err = time.ParseDuration(v); err != nil {
+			return p, fmt.Errorf("dsn: max_conn_lifetime must be a duration like 1h, got %q", v)
+		}
+	}
+	q.Del("max_conns")
+	q.Del("max_idle_conns")
+	q.Del("max_conn_lifetime")
+	return p, nil
+}
+
+// redactURLError keeps passwords from DSNs out of error messages.
+func redactURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return errors.New("invalid URL: " + ue.Err.Error())
+	}
+	return err
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Open connects to the database named by dsn. It does not run migrations.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	p, err := ParseDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
+	db, err := sql.Open(p.DriverName, p.DriverDSN)
+	if err != nil {
+		return nil, fmt.Errorf("opening database: %w", err)
+	}
+	db.SetMaxOpenConns(p.Pool.MaxConns)
+	idle := p.Pool.MaxIdleConns
+	if idle == 0 {
+		idle = p.Pool.MaxConns
+	}
+	db.SetMaxIdleConns(idle)
+	if p.Pool.MaxConnLifetime > 0 {
+		db.SetConnMaxLifetime(p.Pool.MaxConnLifetime)
+	}
+	s := &Store{db: db, dialect: p.Dialect, InMemory: p.InMemory}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(pingCtx); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("connecting to the %s database: %w", p.Dialect, err)
+	}
+	return s, nil
+}
+
+// Close closes the connection pool.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Dialect reports the database dialect.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+// DB exposes the pool (for tests and benchmarks).
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+// q rewrites a "?"-placeholder query for the dialect.
+func (s *Store) q(query string) string {
+	if s.dialect != Postgres {
+		return query
+	}
+	if v, ok := s.rebound.Load(query); ok {
+		return v.(string)
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	out := b.String()
+	s.rebound.Store(query, out)
+	return out
+}
+
+// querier is what both *sql.DB and *sql.Tx offer.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// tx runs fn in a transaction, committing when it returns nil.
+func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return s.mapErr(err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return s.mapErr(err)
+	}
+	return s.mapErr(tx.Commit())
+}
+
+// mapErr translates driver errors into store sentinels.
+func (s *Store) mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) {
+		return err
+	}
+	var se sqlite3.Error
+	if errors.As(err, &se) {
+		if se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey {
+			return fmt.Errorf("%w: %v", store.ErrConflict, err)
+		}
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23505" {
+		return fmt.Errorf("%w: %s", store.ErrConflict, pe.ConstraintName)
+	}
+	var me *mysql.MySQLError
+	if errors.As(err, &me) && me.Number == 1062 {
+		return fmt.Errorf("%w: %s", store.ErrConflict, me.Message)
+	}
+	return err
+}
