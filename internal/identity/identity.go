@@ -37,20 +37,33 @@ var AllCredentialsTypes = []CredentialsType{CredentialsPassword, CredentialsOIDC
 
 // Identity is an actor that can authenticate.
 type Identity struct {
-	ID                  uuid.UUID                           `json:"id"`
-	Credentials         map[CredentialsType]Credentials     `json:"credentials,omitempty"`
-	SchemaID            string                              `json:"schema_id"`
-	SchemaURL           string                              `json:"schema_url"`
-	State               State                               `json:"state"`
-	StateChangedAt      *time.Time                          `json:"state_changed_at,omitempty"`
-	Traits              json.RawMessage                     `json:"traits"`
-	VerifiableAddresses []VerifiableAddress                 `json:"verifiable_addresses,omitempty"`
-	RecoveryAddresses   []RecoveryAddress                   `json:"recovery_addresses,omitempty"`
-	MetadataPublic      json.RawMessage                     `json:"metadata_public,omitempty"`
-	MetadataAdmin       json.RawMessage                     `json:"metadata_admin,omitempty"`
-	CreatedAt           time.Time                           `json:"created_at"`
-	UpdatedAt           time.Time                           `json:"updated_at"`
+	ID                  uuid.UUID                       `json:"id"`
+	Credentials         map[CredentialsType]Credentials `json:"credentials,omitempty"`
+	SchemaID            string                          `json:"schema_id"`
+	SchemaURL           string                          `json:"schema_url"`
+	State               State                           `json:"state"`
+	StateChangedAt      *time.Time                      `json:"state_changed_at,omitempty"`
+	Traits              json.RawMessage                 `json:"traits"`
+	VerifiableAddresses []VerifiableAddress             `json:"verifiable_addresses,omitempty"`
+	RecoveryAddresses   []RecoveryAddress               `json:"recovery_addresses,omitempty"`
+	MetadataPublic      json.RawMessage                 `json:"metadata_public,omitempty"`
+	MetadataAdmin       json.RawMessage                 `json:"metadata_admin,omitempty"`
+	CreatedAt           time.Time                       `json:"created_at"`
+	UpdatedAt           time.Time                       `json:"updated_at"`
+
+	// AvailableAAL is the highest authenticator assurance level the
+	// identity's credentials allow (see HighestAAL). It is derived whenever
+	// credentials change and stored with the identity, so that session checks
+	// need not load credentials.
+	AvailableAAL string `json:"-"`
 }
+
+// Authenticator assurance levels.
+const (
+	AAL0 = "aal0"
+	AAL1 = "aal1"
+	AAL2 = "aal2"
+)
 
 // IsActive reports whether the identity may hold sessions.
 func (i *Identity) IsActive() bool { return i.State == StateActive }

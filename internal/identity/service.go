@@ -162,6 +162,7 @@ func (s *Service) Prepare(i *Identity) (*schema.Extracted, error) {
 		ra = append(ra, RecoveryAddress{ID: uuid.New(), IdentityID: i.ID, Via: a.Via, Value: a.Value, CreatedAt: now, UpdatedAt: now})
 	}
 	i.RecoveryAddresses = ra
+	i.AvailableAAL = HighestAAL(i.Credentials)
 	return ex, nil
 }
 

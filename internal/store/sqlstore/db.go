@@ -145,6 +145,9 @@ func ParseDSN(dsn string) (ParsedDSN, error) {
 		}
 		cfg.ParseTime = true
 		cfg.Loc = time.UTC
+		// RowsAffected must count matched rows, not changed ones: updates
+		// that find a row already in the target state still found it.
+		cfg.ClientFoundRows = true
 		// utf8mb4 with a binary collation: exact matches on identifiers.
 		cfg.Collation = "utf8mb4_bin"
 		if pool.MaxConns == 0 {

@@ -15,7 +15,7 @@ import (
 	"github.com/hoplite-id/hoplite/internal/store"
 )
 
-const identityCols = "i.id, i.schema_id, i.traits, i.state, i.state_changed_at, i.metadata_public, i.metadata_admin, i.created_at, i.updated_at"
+const identityCols = "i.id, i.schema_id, i.traits, i.state, i.state_changed_at, i.available_aal, i.metadata_public, i.metadata_admin, i.created_at, i.updated_at"
 
 // The address joins below produce one row per (verifiable, recovery) address
 // pair; identities have one or two addresses, so this stays a handful of rows
@@ -29,6 +29,7 @@ type identityRow struct {
 	traits         string
 	state          string
 	stateChangedAt sql.NullTime
+	availableAAL   string
 	metaPublic     sql.NullString
 	metaAdmin      sql.NullString
 	createdAt      time.Time
@@ -36,12 +37,12 @@ type identityRow struct {
 }
 
 func (r *identityRow) dest() []any {
-	return []any{&r.id, &r.schemaID, &r.traits, &r.state, &r.stateChangedAt, &r.metaPublic, &r.metaAdmin, &r.createdAt, &r.updatedAt}
+	return []any{&r.id, &r.schemaID, &r.traits, &r.state, &r.stateChangedAt, &r.availableAAL, &r.metaPublic, &r.metaAdmin, &r.createdAt, &r.updatedAt}
 }
 
 func (r *identityRow) identity() *identity.Identity {
 	i := &identity.Identity{
-		ID: r.id, SchemaID: r.schemaID, Traits: json.RawMessage(r.traits), State: identity.State(r.state),
+		ID: r.id, SchemaID: r.schemaID, Traits: json.RawMessage(r.traits), State: identity.State(r.state), AvailableAAL: r.availableAAL,
 		CreatedAt: r.createdAt.UTC(), UpdatedAt: r.updatedAt.UTC(),
 	}
 	if r.stateChangedAt.Valid {
@@ -147,8 +148,8 @@ func nullJSON(m json.RawMessage) any {
 // one transaction. A taken identifier or address yields store.ErrConflict.
 func (s *Store) CreateIdentity(ctx context.Context, i *identity.Identity) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO identities (id, schema_id, traits, state, state_changed_at, metadata_public, metadata_admin, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-			i.ID, i.SchemaID, string(i.Traits), string(i.State), nullTime(i.StateChangedAt), nullJSON(i.MetadataPublic), nullJSON(i.MetadataAdmin), i.CreatedAt, i.UpdatedAt); err != nil {
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO identities (id, schema_id, traits, state, state_changed_at, available_aal, metadata_public, metadata_admin, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			i.ID, i.SchemaID, string(i.Traits), string(i.State), nullTime(i.StateChangedAt), i.AvailableAAL, nullJSON(i.MetadataPublic), nullJSON(i.MetadataAdmin), i.CreatedAt, i.UpdatedAt); err != nil {
 			return err
 		}
 		return s.insertIdentityChildren(ctx, tx, i)
@@ -158,8 +159,8 @@ func (s *Store) CreateIdentity(ctx context.Context, i *identity.Identity) error 
 // UpdateIdentity replaces an identity's fields, credentials and addresses.
 func (s *Store) UpdateIdentity(ctx context.Context, i *identity.Identity) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q(`UPDATE identities SET schema_id = ?, traits = ?, state = ?, state_changed_at = ?, metadata_public = ?, metadata_admin = ?, updated_at = ? WHERE id = ?`),
-			i.SchemaID, string(i.Traits), string(i.State), nullTime(i.StateChangedAt), nullJSON(i.MetadataPublic), nullJSON(i.MetadataAdmin), i.UpdatedAt, i.ID)
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE identities SET schema_id = ?, traits = ?, state = ?, state_changed_at = ?, available_aal = ?, metadata_public = ?, metadata_admin = ?, updated_at = ? WHERE id = ?`),
+			i.SchemaID, string(i.Traits), string(i.State), nullTime(i.StateChangedAt), i.AvailableAAL, nullJSON(i.MetadataPublic), nullJSON(i.MetadataAdmin), i.UpdatedAt, i.ID)
 		if err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ CREATE TABLE identities (
   traits LONGTEXT NOT NULL,
   state VARCHAR(16) NOT NULL,
   state_changed_at DATETIME(6) NULL,
+  available_aal VARCHAR(8) NOT NULL,
   metadata_public LONGTEXT NULL,
   metadata_admin LONGTEXT NULL,
   created_at DATETIME(6) NOT NULL,

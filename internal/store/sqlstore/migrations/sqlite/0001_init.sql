@@ -8,6 +8,7 @@ CREATE TABLE identities (
   traits TEXT NOT NULL,
   state VARCHAR(16) NOT NULL,
   state_changed_at DATETIME NULL,
+  available_aal VARCHAR(8) NOT NULL,
   metadata_public TEXT NULL,
   metadata_admin TEXT NULL,
   created_at DATETIME NOT NULL,

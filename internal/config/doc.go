@@ -1,0 +1,56 @@
+// Package config loads Hoplite's configuration.
+//
+// Hoplite reads Ory Kratos v0.9 configuration files unchanged: every key a
+// Kratos v0.9.0-alpha.3 file may contain is accepted with the same meaning,
+// type and default, and any other key is an error naming its full path (the
+// key tree is in schema.go). Keys that are valid but whose feature Hoplite
+// does not implement yet are accepted and listed by Config.Unsupported (the
+// table of implemented prefixes is in unsupported.go).
+//
+// The effective configuration is built in layers: defaults, then the
+// configuration files in order (objects merged key by key, lists and scalars
+// replaced), then environment variables (env.go describes their names and
+// value syntax). Load validates the result and returns a typed Config.
+//
+// # Hoplite additions
+//
+// These keys are not Kratos keys:
+//
+//   - serve.admin.api_keys: list of keys allowed to call the admin API. Write
+//     each as "sha256:<hex SHA-256 of the key>" (see HashAPIKey); a plaintext
+//     key is accepted, hashed at load and reported by Warnings. Only hashes
+//     are kept (AdminServe.APIKeyHashes); check a presented key with
+//     Config.AdminAPIKeyValid. Environment: SERVE_ADMIN_API_KEYS (JSON array
+//     or comma-separated).
+//   - serve.public.max_body_bytes, serve.admin.max_body_bytes: the largest
+//     request body each server accepts, in bytes. Default 1048576 (1 MiB).
+//   - session.cache.max_age: duration, default 0 (off). When set, a session
+//     check may be answered from a cache for at most this long, so a revoked
+//     session may still pass whoami on another instance for up to max_age.
+//
+// # Dev mode
+//
+// Dev mode is on when Load's dev argument (the --dev flag) is true or the dev
+// key is true. It changes these defaults, each applied only when the key is
+// absent from every file and from the environment, so `hoplite serve --dev`
+// runs with no configuration at all:
+//
+//   - dsn: "sqlite://<data dir>/hoplite.sqlite?_fk=true" (DevDSN; the data
+//     dir is set with WithDataDir and defaults to the working directory);
+//   - identity.schemas: [{id: default, url: "hoplite://default"}], the
+//     built-in identity schema (DevIdentitySchemaURL);
+//   - selfservice.default_browser_return_url: "http://127.0.0.1:4455/";
+//   - serve.public.host and serve.admin.host: "127.0.0.1" instead of
+//     "0.0.0.0".
+//
+// Dev mode also, as in Kratos: keeps a bcrypt cost below 12 (outside dev it
+// is raised to 12 with a warning), guesses http:// base URLs with host
+// "localhost" for a wildcard listen address, drops the Secure cookie
+// attribute, forces the CSRF cookie to SameSite=Lax, and does not require an
+// SMTP connection when recovery or verification is enabled.
+//
+// Outside dev mode dsn, identity.schemas and
+// selfservice.default_browser_return_url are required. When secrets.default
+// is not set, a random secret is generated for the process and Warnings says
+// so.
+package config

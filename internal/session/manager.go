@@ -1,0 +1,266 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/hoplite-id/hoplite/internal/httpx"
+	"github.com/hoplite-id/hoplite/internal/identity"
+	"github.com/hoplite-id/hoplite/internal/store"
+)
+
+// CookieConfig describes the session cookie.
+type CookieConfig struct {
+	Name       string
+	Domain     string
+	Path       string
+	SameSite   http.SameSite
+	Secure     bool
+	Persistent bool
+}
+
+// Config are the session settings.
+type Config struct {
+	Lifespan time.Duration
+	Cookie   CookieConfig
+	// WhoamiRequiredAAL is session.whoami.required_aal: "aal1" or
+	// "highest_available".
+	WhoamiRequiredAAL string
+	// PublicURL is used for redirect_browser_to in AAL errors.
+	PublicURL string
+}
+
+// Manager issues and checks sessions.
+type Manager struct {
+	store  Store
+	hasher *TokenHasher
+	cfg    Config
+	expose func(*identity.Identity) *identity.Identity
+}
+
+// NewManager wires the session manager. secrets are secrets.default; expose
+// fills in computed identity fields (schema_url) before sessions are served.
+func NewManager(st Store, secrets []string, cfg Config, expose func(*identity.Identity) *identity.Identity) *Manager {
+	return &Manager{store: st, hasher: NewTokenHasher("session-token", secrets), cfg: cfg, expose: expose}
+}
+
+// Config returns the settings.
+func (m *Manager) Config() Config { return m.cfg }
+
+// ErrNoSession means the request carries no valid, active session.
+var ErrNoSession = errors.New("no valid session")
+
+// New prepares a session for an identity that just completed methods. It is
+// not stored until Persist.
+func (m *Manager) New(i *identity.Identity, methods ...AuthenticationMethod) *Session {
+	now := identity.Now()
+	s := &Session{
+		ID: uuid.New(), Active: true, Identity: i, IdentityID: i.ID,
+		IssuedAt: now, AuthenticatedAt: now, ExpiresAt: now.Add(m.cfg.Lifespan),
+		CreatedAt: now, UpdatedAt: now,
+	}
+	for _, meth := range methods {
+		if meth.CompletedAt.IsZero() {
+			meth.CompletedAt = now
+		}
+		if meth.AAL == "" {
+			meth.AAL = MethodAAL(meth.Method, false)
+		}
+		s.AuthenticationMethods = append(s.AuthenticationMethods, meth)
+	}
+	s.AAL = s.ComputeAAL()
+	return s
+}
+
+// Persist stores a new session under fresh tokens.
+func (m *Manager) Persist(ctx context.Context, s *Session) error {
+	s.Token = RandomToken(TokenLength)
+	s.LogoutToken = RandomToken(TokenLength)
+	s.TokenHash = m.hasher.Hash(s.Token)
+	s.LogoutTokenHash = m.hasher.Hash("logout:" + s.LogoutToken)
+	return m.store.CreateSession(ctx, s)
+}
+
+// Refresh records a new authentication on an existing session (login with
+// refresh=true or a second factor): same id and token, new authenticated_at,
+// issued_at and expires_at, the method appended and the AAL recomputed.
+func (m *Manager) Refresh(ctx context.Context, s *Session, meth AuthenticationMethod) error {
+	now := identity.Now()
+	if meth.CompletedAt.IsZero() {
+		meth.CompletedAt = now
+	}
+	if meth.AAL == "" {
+		meth.AAL = MethodAAL(meth.Method, false)
+	}
+	s.AuthenticationMethods = append(s.AuthenticationMethods, meth)
+	s.AAL = s.ComputeAAL()
+	s.AuthenticatedAt, s.IssuedAt, s.UpdatedAt = now, now, now
+	s.ExpiresAt = now.Add(m.cfg.Lifespan)
+	return m.store.UpdateSession(ctx, s)
+}
+
+// SetCookie writes the session cookie.
+func (m *Manager) SetCookie(w http.ResponseWriter, s *Session) {
+	c := &http.Cookie{
+		Name: m.cfg.Cookie.Name, Value: s.Token, Path: m.cfg.Cookie.Path, Domain: m.cfg.Cookie.Domain,
+		HttpOnly: true, Secure: m.cfg.Cookie.Secure, SameSite: m.cfg.Cookie.SameSite,
+	}
+	if m.cfg.Cookie.Persistent {
+		c.MaxAge = int(time.Until(s.ExpiresAt).Seconds())
+		c.Expires = s.ExpiresAt
+	}
+	http.SetCookie(w, c)
+}
+
+// ClearCookie deletes the session cookie.
+func (m *Manager) ClearCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{
+		Name: m.cfg.Cookie.Name, Value: "", Path: m.cfg.Cookie.Path, Domain: m.cfg.Cookie.Domain,
+		HttpOnly: true, Secure: m.cfg.Cookie.Secure, SameSite: m.cfg.Cookie.SameSite,
+		MaxAge: -1, Expires: time.Unix(0, 0),
+	})
+}
+
+// TokenFromRequest extracts a session token in Kratos' order: the
+// X-Session-Token header, the X-Session-Cookie header (a cookie value sent by
+// a server-side proxy), the session cookie, then Authorization: Bearer.
+func (m *Manager) TokenFromRequest(r *http.Request) (token string, fromCookie bool) {
+	if t := strings.TrimSpace(r.Header.Get("X-Session-Token")); t != "" {
+		return t, false
+	}
+	if t := strings.TrimSpace(r.Header.Get("X-Session-Cookie")); t != "" {
+		return t, true
+	}
+	if c, err := r.Cookie(m.cfg.Cookie.Name); err == nil && c.Value != "" {
+		return c.Value, true
+	}
+	if scheme, t, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "bearer") {
+		if t = strings.TrimSpace(t); t != "" {
+			return t, false
+		}
+	}
+	return "", false
+}
+
+// HasSessionCredentials reports whether the request carries any session
+// token or cookie at all (valid or not).
+func (m *Manager) HasSessionCredentials(r *http.Request) bool {
+	t, _ := m.TokenFromRequest(r)
+	return t != ""
+}
+
+// FromRequest returns the request's active session, or ErrNoSession.
+func (m *Manager) FromRequest(ctx context.Context, r *http.Request) (*Session, error) {
+	token, _ := m.TokenFromRequest(r)
+	return m.FromToken(ctx, token)
+}
+
+// FromToken returns the active session a token belongs to, or ErrNoSession.
+func (m *Manager) FromToken(ctx context.Context, token string) (*Session, error) {
+	if token == "" || len(token) > 512 {
+		return nil, ErrNoSession
+	}
+	for _, h := range m.hasher.Candidates(token) {
+		s, err := m.store.SessionByTokenHash(ctx, h)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !s.IsActive(time.Now()) {
+			return nil, ErrNoSession
+		}
+		s.Identity = m.expose(s.Identity)
+		return s, nil
+	}
+	return nil, ErrNoSession
+}
+
+// FromLogoutToken finds the session a logout token belongs to.
+func (m *Manager) FromLogoutToken(ctx context.Context, logoutToken string) (*Session, error) {
+	if logoutToken == "" || len(logoutToken) > 512 {
+		return nil, ErrNoSession
+	}
+	for _, key := range m.hasher.Candidates("logout:" + logoutToken) {
+		s, err := m.store.SessionByLogoutTokenHash(ctx, key)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		return s, err
+	}
+	return nil, ErrNoSession
+}
+
+// RevokeToken deactivates the session of a token; found is false when no
+// session has that token.
+func (m *Manager) RevokeToken(ctx context.Context, token string) (found bool, err error) {
+	if token == "" || len(token) > 512 {
+		return false, nil
+	}
+	for _, h := range m.hasher.Candidates(token) {
+		ok, err := m.store.RevokeSessionByTokenHash(ctx, h)
+		if err != nil || ok {
+			return ok, err
+		}
+	}
+	return false, nil
+}
+
+// Revoke deactivates one session of an identity.
+func (m *Manager) Revoke(ctx context.Context, s *Session) error {
+	return m.store.RevokeSession(ctx, s.IdentityID, s.ID)
+}
+
+// RevokeOthers deactivates every other session of the identity.
+func (m *Manager) RevokeOthers(ctx context.Context, identityID, keep uuid.UUID) (int, error) {
+	return m.store.RevokeSessionsExcept(ctx, identityID, keep)
+}
+
+// RequiredAAL resolves a required_aal setting for an identity:
+// highest_available means whatever the identity's credentials allow (at
+// least aal1).
+func RequiredAAL(setting string, i *identity.Identity) string {
+	if setting == identity.AAL1 || i == nil {
+		return identity.AAL1
+	}
+	if i.AvailableAAL == identity.AAL2 {
+		return identity.AAL2
+	}
+	return identity.AAL1
+}
+
+// AALSatisfied reports whether the session meets the required level.
+func AALSatisfied(s *Session, required string) bool {
+	return aalRank(s.AAL) >= aalRank(required)
+}
+
+func aalRank(aal string) int {
+	switch aal {
+	case identity.AAL1:
+		return 1
+	case identity.AAL2:
+		return 2
+	case "aal3":
+		return 3
+	}
+	return 0
+}
+
+// ErrAAL2Required is the 403 for a session below the required level.
+func (m *Manager) ErrAAL2Required(returnTo string) *httpx.Error {
+	to := strings.TrimSuffix(m.cfg.PublicURL, "/") + "/self-service/login/browser?aal=aal2"
+	if returnTo != "" {
+		to += "&return_to=" + queryEscape(returnTo)
+	}
+	return httpx.Forbidden("An active session was found but it does not fulfill the Authenticator Assurance Level, implying that the session must (e.g.) authenticate the second factor.").
+		WithID("session_aal2_required").
+		WithMessage("Session does not fulfill the requested Authenticator Assurance Level").
+		WithDetail("redirect_browser_to", to).
+		WithExtra("redirect_browser_to", to)
+}

@@ -1,0 +1,114 @@
+// Package session issues, finds, refreshes and revokes sessions: the proof
+// that an identity authenticated, carried as a cookie by browsers and as a
+// token by native apps.
+package session
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/hoplite-id/hoplite/internal/identity"
+)
+
+// AuthenticationMethod records one completed authentication step.
+type AuthenticationMethod struct {
+	Method      string    `json:"method"`
+	AAL         string    `json:"aal"`
+	CompletedAt time.Time `json:"completed_at"`
+}
+
+// Method names used in authentication_methods besides credential types.
+const MethodLinkRecovery = "link_recovery"
+
+// MethodAAL is the assurance level a method proves.
+func MethodAAL(method string, passwordlessWebAuthn bool) string {
+	switch method {
+	case "totp", "lookup_secret":
+		return identity.AAL2
+	case "webauthn":
+		if passwordlessWebAuthn {
+			return identity.AAL1
+		}
+		return identity.AAL2
+	default:
+		return identity.AAL1
+	}
+}
+
+// Session is an authenticated session of an identity.
+type Session struct {
+	ID                    uuid.UUID              `json:"id"`
+	Active                bool                   `json:"active"`
+	ExpiresAt             time.Time              `json:"expires_at"`
+	AuthenticatedAt       time.Time              `json:"authenticated_at"`
+	AAL                   string                 `json:"authenticator_assurance_level"`
+	AuthenticationMethods []AuthenticationMethod `json:"authentication_methods"`
+	IssuedAt              time.Time              `json:"issued_at"`
+	Identity              *identity.Identity     `json:"identity"`
+
+	IdentityID uuid.UUID `json:"-"`
+	CreatedAt  time.Time `json:"-"`
+	UpdatedAt  time.Time `json:"-"`
+
+	// Token and LogoutToken are known only when the session is issued; the
+	// store keeps nothing but their keyed hashes.
+	Token           string `json:"-"`
+	LogoutToken     string `json:"-"`
+	TokenHash       string `json:"-"`
+	LogoutTokenHash string `json:"-"`
+}
+
+// IsActive reports whether the session may be used at time now.
+func (s *Session) IsActive(now time.Time) bool {
+	return s.Active && now.Before(s.ExpiresAt) && s.Identity != nil && s.Identity.IsActive()
+}
+
+// ComputeAAL derives the session's level from its methods: a first and a
+// second factor make aal2, a first factor alone aal1, nothing aal0.
+func (s *Session) ComputeAAL() string {
+	first, second := false, false
+	for _, m := range s.AuthenticationMethods {
+		aal := m.AAL
+		if aal == "" {
+			aal = MethodAAL(m.Method, false)
+		}
+		switch aal {
+		case identity.AAL1:
+			first = true
+		case identity.AAL2:
+			second = true
+		}
+	}
+	switch {
+	case first && second:
+		return identity.AAL2
+	case first:
+		return identity.AAL1
+	default:
+		return identity.AAL0
+	}
+}
+
+// ListFilter narrows session lists.
+type ListFilter struct {
+	// Active, when set, keeps only sessions whose active flag equals it.
+	Active *bool
+	// Except leaves out one session (the caller's own).
+	Except uuid.UUID
+}
+
+// Store is the storage sessions need.
+type Store interface {
+	CreateSession(ctx context.Context, s *Session) error
+	// SessionByTokenHash loads a session with its identity (no credentials).
+	SessionByTokenHash(ctx context.Context, tokenHash string) (*Session, error)
+	SessionByLogoutTokenHash(ctx context.Context, logoutTokenHash string) (*Session, error)
+	UpdateSession(ctx context.Context, s *Session) error
+	ListSessions(ctx context.Context, identityID uuid.UUID, f ListFilter, offset, limit int) ([]*Session, error)
+	RevokeSession(ctx context.Context, identityID, sessionID uuid.UUID) error
+	RevokeSessionsExcept(ctx context.Context, identityID, keep uuid.UUID) (int, error)
+	RevokeSessionByTokenHash(ctx context.Context, tokenHash string) (bool, error)
+	DeleteSessionsOfIdentity(ctx context.Context, identityID uuid.UUID) (int, error)
+}

@@ -1,0 +1,192 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/hoplite-id/hoplite/internal/identity"
+	"github.com/hoplite-id/hoplite/internal/session"
+	"github.com/hoplite-id/hoplite/internal/store"
+)
+
+const sessionCols = "s.id, s.identity_id, s.active, s.aal, s.authentication_methods, s.issued_at, s.expires_at, s.authenticated_at, s.created_at, s.updated_at"
+
+type sessionRow struct {
+	s       session.Session
+	methods string
+}
+
+func (r *sessionRow) dest() []any {
+	s := &r.s
+	return []any{&s.ID, &s.IdentityID, &s.Active, &s.AAL, &r.methods, &s.IssuedAt, &s.ExpiresAt, &s.AuthenticatedAt, &s.CreatedAt, &s.UpdatedAt}
+}
+
+func (r *sessionRow) session() (*session.Session, error) {
+	s := r.s
+	s.IssuedAt, s.ExpiresAt, s.AuthenticatedAt = s.IssuedAt.UTC(), s.ExpiresAt.UTC(), s.AuthenticatedAt.UTC()
+	s.CreatedAt, s.UpdatedAt = s.CreatedAt.UTC(), s.UpdatedAt.UTC()
+	if err := json.Unmarshal([]byte(r.methods), &s.AuthenticationMethods); err != nil {
+		return nil, err
+	}
+	for k := range s.AuthenticationMethods {
+		s.AuthenticationMethods[k].CompletedAt = s.AuthenticationMethods[k].CompletedAt.UTC()
+	}
+	return &s, nil
+}
+
+func methodsJSON(s *session.Session) string {
+	m := s.AuthenticationMethods
+	if m == nil {
+		m = []session.AuthenticationMethod{}
+	}
+	raw, _ := json.Marshal(m)
+	return string(raw)
+}
+
+// CreateSession stores a new session (by token hashes only).
+func (s *Store) CreateSession(ctx context.Context, sess *session.Session) error {
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO sessions (id, identity_id, token_hash, logout_token_hash, active, aal, authentication_methods, issued_at, expires_at, authenticated_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		sess.ID, sess.IdentityID, sess.TokenHash, sess.LogoutTokenHash, sess.Active, sess.AAL, methodsJSON(sess),
+		sess.IssuedAt, sess.ExpiresAt, sess.AuthenticatedAt, sess.CreatedAt, sess.UpdatedAt)
+	return s.mapErr(err)
+}
+
+// SessionByTokenHash loads a session and its identity (with addresses) in
+// one query through the unique token_hash index.
+func (s *Store) SessionByTokenHash(ctx context.Context, tokenHash string) (*session.Session, error) {
+	return s.sessionBy(ctx, "s.token_hash", tokenHash)
+}
+
+// SessionByLogoutTokenHash loads a session by its logout token hash.
+func (s *Store) SessionByLogoutTokenHash(ctx context.Context, logoutTokenHash string) (*session.Session, error) {
+	return s.sessionBy(ctx, "s.logout_token_hash", logoutTokenHash)
+}
+
+func (s *Store) sessionBy(ctx context.Context, column, value string) (*session.Session, error) {
+	var row sessionRow
+	i, err := s.queryIdentityExtra(ctx, s.db, "SELECT "+identityCols+", "+addressJoinCols+", "+sessionCols+
+		" FROM sessions s JOIN identities i ON i.id = s.identity_id"+addressJoins+" WHERE "+column+" = ?", row.dest(), value)
+	if err != nil {
+		return nil, err
+	}
+	sess, err := row.session()
+	if err != nil {
+		return nil, err
+	}
+	sess.Identity = i
+	return sess, nil
+}
+
+// UpdateSession stores a refreshed session.
+func (s *Store) UpdateSession(ctx context.Context, sess *session.Session) error {
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE sessions SET active = ?, aal = ?, authentication_methods = ?, issued_at = ?, expires_at = ?, authenticated_at = ?, updated_at = ? WHERE id = ?`),
+		sess.Active, sess.AAL, methodsJSON(sess), sess.IssuedAt, sess.ExpiresAt, sess.AuthenticatedAt, sess.UpdatedAt, sess.ID)
+	if err != nil {
+		return s.mapErr(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+// ListSessions lists an identity's sessions, newest first, each carrying the
+// identity (loaded once).
+func (s *Store) ListSessions(ctx context.Context, identityID uuid.UUID, f session.ListFilter, offset, limit int) ([]*session.Session, error) {
+	query := "SELECT " + sessionCols + " FROM sessions s WHERE s.identity_id = ?"
+	args := []any{identityID}
+	if f.Active != nil {
+		if *f.Active {
+			query += " AND s.active = ? AND s.expires_at > ?"
+			args = append(args, true, time.Now().UTC())
+		} else {
+			query += " AND (s.active = ? OR s.expires_at <= ?)"
+			args = append(args, false, time.Now().UTC())
+		}
+	}
+	if f.Except != uuid.Nil {
+		query += " AND s.id <> ?"
+		args = append(args, f.Except)
+	}
+	query += " ORDER BY s.created_at DESC, s.id LIMIT ? OFFSET ?"
+	args = append(args, limit, offset)
+	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
+	if err != nil {
+		return nil, s.mapErr(err)
+	}
+	var out []*session.Session
+	for rows.Next() {
+		var row sessionRow
+		if err := rows.Scan(row.dest()...); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		sess, err := row.session()
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out = append(out, sess)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, s.mapErr(err)
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	i, err := s.GetIdentity(ctx, identityID, false)
+	if err != nil {
+		return nil, err
+	}
+	for _, sess := range out {
+		sess.Identity = i
+	}
+	return out, nil
+}
+
+// RevokeSession deactivates one session of an identity.
+func (s *Store) RevokeSession(ctx context.Context, identityID, sessionID uuid.UUID) error {
+	res, err := s.db.ExecContext(ctx, s.q("UPDATE sessions SET active = ?, updated_at = ? WHERE id = ? AND identity_id = ?"), false, identity.Now(), sessionID, identityID)
+	if err != nil {
+		return s.mapErr(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+// RevokeSessionsExcept deactivates every active session of the identity but
+// keep, returning how many were active.
+func (s *Store) RevokeSessionsExcept(ctx context.Context, identityID, keep uuid.UUID) (int, error) {
+	res, err := s.db.ExecContext(ctx, s.q("UPDATE sessions SET active = ?, updated_at = ? WHERE identity_id = ? AND id <> ? AND active = ?"), false, identity.Now(), identityID, keep, true)
+	if err != nil {
+		return 0, s.mapErr(err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
+// RevokeSessionByTokenHash deactivates the session with the token hash.
+func (s *Store) RevokeSessionByTokenHash(ctx context.Context, tokenHash string) (bool, error) {
+	res, err := s.db.ExecContext(ctx, s.q("UPDATE sessions SET active = ?, updated_at = ? WHERE token_hash = ?"), false, identity.Now(), tokenHash)
+	if err != nil {
+		return false, s.mapErr(err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
+// DeleteSessionsOfIdentity removes every session row of the identity.
+func (s *Store) DeleteSessionsOfIdentity(ctx context.Context, identityID uuid.UUID) (int, error) {
+	res, err := s.db.ExecContext(ctx, s.q("DELETE FROM sessions WHERE identity_id = ?"), identityID)
+	if err != nil {
+		return 0, s.mapErr(err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
