@@ -16,10 +16,16 @@ import (
 	"time"
 
 	"github.com/hoplite-id/hoplite/internal/config"
+	"github.com/hoplite-id/hoplite/internal/csrf"
+	"github.com/hoplite-id/hoplite/internal/flow"
 	"github.com/hoplite-id/hoplite/internal/hash"
 	"github.com/hoplite-id/hoplite/internal/identity"
+	"github.com/hoplite-id/hoplite/internal/method/password"
+	"github.com/hoplite-id/hoplite/internal/method/profile"
+	"github.com/hoplite-id/hoplite/internal/passwordpolicy"
 	"github.com/hoplite-id/hoplite/internal/schema"
 	"github.com/hoplite-id/hoplite/internal/server"
+	"github.com/hoplite-id/hoplite/internal/session"
 	"github.com/hoplite-id/hoplite/internal/store/sqlstore"
 )
 
@@ -141,6 +147,45 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	publicURL, adminURL := cfg.PublicBaseURL(), cfg.AdminBaseURL()
 	identities := identity.NewService(st, schemas, publicURL)
 
+	sessions := session.NewManager(st, cfg.Secrets.Default, session.Config{
+		Lifespan: cfg.Session.Lifespan,
+		Cookie: session.CookieConfig{
+			Name: cfg.Session.Cookie.Name, Domain: cfg.SessionCookieDomain(), Path: cfg.SessionCookiePath(),
+			SameSite: cfg.SessionCookieSameSite(), Secure: cfg.CookieSecure(), Persistent: cfg.Session.Cookie.Persistent,
+		},
+		WhoamiRequiredAAL: cfg.Session.Whoami.RequiredAAL,
+		PublicURL:         publicURL.String(),
+	}, identities.Expose)
+	csrfManager := csrf.New(publicURL.String(), csrf.CookieSettings{
+		Domain: cfg.Cookies.Domain, Path: cfg.Cookies.Path, SameSite: cfg.CSRFCookieSameSite(), Secure: cfg.CookieSecure(),
+	})
+
+	engineDeps := flow.Deps{
+		Config: cfg, Store: st, Sessions: sessions, Identities: identities, CSRF: csrfManager, Logger: logger,
+	}
+	if pw := cfg.Selfservice.Methods.Password; pw.Enabled {
+		policy := passwordpolicy.New(passwordpolicy.Config{
+			MinLength:                 pw.Config.MinPasswordLength,
+			IdentifierSimilarityCheck: pw.Config.IdentifierSimilarityCheckEnabled,
+			HIBPEnabled:               pw.Config.HaveIBeenPwnedEnabled,
+			HIBPHost:                  pw.Config.HaveIBeenPwnedHost,
+			MaxBreaches:               pw.Config.MaxBreaches,
+			IgnoreNetworkErrors:       pw.Config.IgnoreNetworkErrors,
+			MaxBytes:                  maxPasswordBytes(cfg),
+		}, &http.Client{Timeout: 10 * time.Second})
+		pm, err := password.New(st, identities, hasher, policy)
+		if err != nil {
+			return nil, err
+		}
+		engineDeps.LoginMethods = append(engineDeps.LoginMethods, pm)
+		engineDeps.RegistrationMethods = append(engineDeps.RegistrationMethods, pm)
+		engineDeps.SettingsMethods = append(engineDeps.SettingsMethods, pm)
+	}
+	if cfg.Selfservice.Methods.Profile.Enabled {
+		engineDeps.SettingsMethods = append([]flow.SettingsMethod{profile.New(identities)}, engineDeps.SettingsMethods...)
+	}
+	engine := flow.NewEngine(engineDeps)
+
 	deps := server.Deps{
 		Logger:        logger,
 		Version:       Version,
@@ -151,6 +196,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		DB:            st,
 		Schemas:       schema.NewHandler(schemas, publicURL),
 		Identities:    identity.NewAdminHandler(identities, hasher, adminURL),
+		Sessions:      session.NewHandler(sessions),
+		Flows:         engine,
 	}
 	if len(cfg.Serve.Admin.APIKeyHashes) > 0 {
 		deps.AdminAPIKeyValid = cfg.AdminAPIKeyValid
@@ -161,6 +208,15 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		Identities: identities, Hasher: hasher,
 		public: server.Public(deps), admin: server.Admin(deps),
 	}, nil
+}
+
+// maxPasswordBytes is the password length the hasher can take (bcrypt reads
+// only 72 bytes), or 0 for no limit.
+func maxPasswordBytes(cfg *config.Config) int {
+	if cfg.Hashers.Algorithm == "argon2" {
+		return 0
+	}
+	return 72
 }
 
 func newHasher(cfg *config.Config) (hash.Hasher, error) {

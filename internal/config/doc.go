@@ -51,6 +51,6 @@
 //
 // Outside dev mode dsn, identity.schemas and
 // selfservice.default_browser_return_url are required. When secrets.default
-// is not set, a random secret is generated for the process and Warnings says
-// so.
+// is not set, the loader leaves it empty: internal/app generates one (kept
+// next to a SQLite database file, per process otherwise).
 package config

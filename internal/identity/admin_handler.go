@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -36,14 +37,38 @@ func NewAdminHandler(svc *Service, hasher PasswordHasher, adminURL *url.URL) *Ad
 // createBody is the admin create document (adminCreateIdentityBody), with the
 // metadata fields Kratos v0.10 added.
 type createBody struct {
-	SchemaID            string              `json:"schema_id"`
-	Traits              json.RawMessage     `json:"traits"`
-	State               State               `json:"state"`
-	VerifiableAddresses []VerifiableAddress `json:"verifiable_addresses"`
-	RecoveryAddresses   []RecoveryAddress   `json:"recovery_addresses"`
-	Credentials         *importCredentials  `json:"credentials"`
-	MetadataPublic      json.RawMessage     `json:"metadata_public"`
-	MetadataAdmin       json.RawMessage     `json:"metadata_admin"`
+	SchemaID            string                      `json:"schema_id"`
+	Traits              json.RawMessage             `json:"traits"`
+	State               State                       `json:"state"`
+	VerifiableAddresses []importedVerifiableAddress `json:"verifiable_addresses"`
+	RecoveryAddresses   []importedRecoveryAddress   `json:"recovery_addresses"`
+	Credentials         *importCredentials          `json:"credentials"`
+	MetadataPublic      json.RawMessage             `json:"metadata_public"`
+	MetadataAdmin       json.RawMessage             `json:"metadata_admin"`
+}
+
+// importedVerifiableAddress is a verifiable address in a create body. Its id
+// and timestamps are ignored (imported addresses get new ones); the id is a
+// plain string because the official SDK always sends one, usually "".
+type importedVerifiableAddress struct {
+	ID         *string    `json:"id"`
+	Value      string     `json:"value"`
+	Verified   bool       `json:"verified"`
+	Via        string     `json:"via"`
+	Status     string     `json:"status"`
+	VerifiedAt *time.Time `json:"verified_at"`
+	CreatedAt  *time.Time `json:"created_at"`
+	UpdatedAt  *time.Time `json:"updated_at"`
+}
+
+// importedRecoveryAddress is a recovery address in a create body (see
+// importedVerifiableAddress).
+type importedRecoveryAddress struct {
+	ID        *string    `json:"id"`
+	Value     string     `json:"value"`
+	Via       string     `json:"via"`
+	CreatedAt *time.Time `json:"created_at"`
+	UpdatedAt *time.Time `json:"updated_at"`
 }
 
 type importCredentials struct {
@@ -119,8 +144,18 @@ func (h *AdminHandler) Create(w http.ResponseWriter, r *http.Request) {
 	}
 	i := &Identity{
 		SchemaID: body.SchemaID, Traits: body.Traits, State: body.State,
-		VerifiableAddresses: body.VerifiableAddresses, RecoveryAddresses: body.RecoveryAddresses,
 		Credentials: map[CredentialsType]Credentials{},
+	}
+	for _, a := range body.VerifiableAddresses {
+		va := VerifiableAddress{Value: a.Value, Verified: a.Verified, Via: a.Via, Status: a.Status}
+		if a.VerifiedAt != nil {
+			t := a.VerifiedAt.UTC().Truncate(time.Microsecond) // storage precision
+			va.VerifiedAt = &t
+		}
+		i.VerifiableAddresses = append(i.VerifiableAddresses, va)
+	}
+	for _, a := range body.RecoveryAddresses {
+		i.RecoveryAddresses = append(i.RecoveryAddresses, RecoveryAddress{Value: a.Value, Via: a.Via})
 	}
 	var err error
 	if i.MetadataPublic, err = metadata("metadata_public", body.MetadataPublic); err != nil {
@@ -296,6 +331,9 @@ func (h *AdminHandler) List(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		httpx.WriteError(w, r, err)
 		return
+	}
+	if list == nil {
+		list = []*Identity{} // an empty page is [], never null
 	}
 	base := *h.adminURL
 	base.Path = strings.TrimSuffix(base.Path, "/") + "/admin/identities"

@@ -80,6 +80,19 @@ func (s *Service) SchemaFor(schemaID string) (*schema.Schema, error) {
 // storage indexes.
 const maxIdentifierLength = 512
 
+// storable refuses identifiers and addresses their columns cannot hold:
+// longer than maxIdentifierLength bytes, or containing NUL (PostgreSQL text
+// cannot store it).
+func storable(what, v string) error {
+	if len(v) > maxIdentifierLength {
+		return httpx.BadRequest(fmt.Sprintf("%s is longer than %d bytes.", what, maxIdentifierLength))
+	}
+	if strings.ContainsRune(v, 0) {
+		return httpx.BadRequest(what + " contains a NUL character.")
+	}
+	return nil
+}
+
 // Prepare validates the traits against the identity's schema and derives
 // what the schema's ory.sh/kratos extension says from them: credentials
 // identifiers (password, webauthn) and verifiable and recovery addresses.
@@ -100,24 +113,26 @@ func (s *Service) Prepare(i *Identity) (*schema.Extracted, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, list := range [][]string{ex.PasswordIdentifiers, ex.WebAuthnIdentifiers} {
-		for _, v := range list {
-			if len(v) > maxIdentifierLength {
-				return nil, httpx.BadRequest(fmt.Sprintf("An identifier is longer than %d characters.", maxIdentifierLength))
-			}
-		}
-	}
 	now := Now()
 	if i.Credentials == nil {
 		i.Credentials = map[CredentialsType]Credentials{}
 	}
 	setIdentifiers(i, CredentialsPassword, ex.PasswordIdentifiers, now)
 	setIdentifiers(i, CredentialsWebAuthn, ex.WebAuthnIdentifiers, now)
+	// Every identifier, derived or supplied (oidc provider:subject), must fit
+	// its column.
+	for _, c := range i.Credentials {
+		for _, v := range c.Identifiers {
+			if err := storable("An identifier", v); err != nil {
+				return nil, err
+			}
+		}
+	}
 
 	var va []VerifiableAddress
 	for _, a := range ex.VerifiableAddresses {
-		if len(a.Value) > maxIdentifierLength {
-			return nil, httpx.BadRequest(fmt.Sprintf("An address is longer than %d characters.", maxIdentifierLength))
+		if err := storable("An address", a.Value); err != nil {
+			return nil, err
 		}
 		if old, ok := findVerifiable(i.VerifiableAddresses, a.Via, a.Value); ok {
 			if old.ID == uuid.Nil {
@@ -146,6 +161,9 @@ func (s *Service) Prepare(i *Identity) (*schema.Extracted, error) {
 
 	var ra []RecoveryAddress
 	for _, a := range ex.RecoveryAddresses {
+		if err := storable("An address", a.Value); err != nil {
+			return nil, err
+		}
 		if old, ok := findRecovery(i.RecoveryAddresses, a.Via, a.Value); ok {
 			if old.ID == uuid.Nil {
 				old.ID = uuid.New()
@@ -155,7 +173,9 @@ func (s *Service) Prepare(i *Identity) (*schema.Extracted, error) {
 				old.CreatedAt = now
 			}
 			old.IdentityID = i.ID
-			old.UpdatedAt = now
+			if old.UpdatedAt.IsZero() {
+				old.UpdatedAt = now
+			}
 			ra = append(ra, old)
 			continue
 		}

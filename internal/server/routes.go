@@ -9,8 +9,10 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/hoplite-id/hoplite/internal/flow"
 	"github.com/hoplite-id/hoplite/internal/identity"
 	"github.com/hoplite-id/hoplite/internal/schema"
+	"github.com/hoplite-id/hoplite/internal/session"
 )
 
 // Deps are the handlers and settings the routes need; internal/app builds
@@ -30,6 +32,8 @@ type Deps struct {
 	DB         Database
 	Schemas    *schema.Handler
 	Identities *identity.AdminHandler
+	Sessions   *session.Handler
+	Flows      *flow.Engine
 }
 
 // Public returns the handler of the public port.
@@ -44,6 +48,51 @@ func Public(d Deps) http.Handler {
 
 	api("GET /schemas", d.Schemas.List)
 	api("GET /schemas/{id}", d.Schemas.Get)
+
+	// Self-service flows: init (browser, api), fetch, submit — per kind.
+	f := d.Flows
+	api("GET /self-service/login/browser", f.InitLogin(flow.TypeBrowser))
+	api("GET /self-service/login/api", f.InitLogin(flow.TypeAPI))
+	api("GET /self-service/login/flows", f.Fetch(flow.Login))
+	api("POST /self-service/login", f.SubmitLogin)
+	api("GET /self-service/login", f.SubmitLogin)
+
+	api("GET /self-service/registration/browser", f.InitRegistration(flow.TypeBrowser))
+	api("GET /self-service/registration/api", f.InitRegistration(flow.TypeAPI))
+	api("GET /self-service/registration/flows", f.Fetch(flow.Registration))
+	api("POST /self-service/registration", f.SubmitRegistration)
+	api("GET /self-service/registration", f.SubmitRegistration)
+
+	api("GET /self-service/settings/browser", f.InitSettings(flow.TypeBrowser))
+	api("GET /self-service/settings/api", f.InitSettings(flow.TypeAPI))
+	api("GET /self-service/settings/flows", f.Fetch(flow.Settings))
+	api("POST /self-service/settings", f.SubmitSettings)
+	api("GET /self-service/settings", f.SubmitSettings)
+
+	api("GET /self-service/recovery/browser", f.InitRecovery(flow.TypeBrowser))
+	api("GET /self-service/recovery/api", f.InitRecovery(flow.TypeAPI))
+	api("GET /self-service/recovery/flows", f.Fetch(flow.Recovery))
+	api("POST /self-service/recovery", f.SubmitRecovery)
+	api("GET /self-service/recovery", f.SubmitRecovery)
+
+	api("GET /self-service/verification/browser", f.InitVerification(flow.TypeBrowser))
+	api("GET /self-service/verification/api", f.InitVerification(flow.TypeAPI))
+	api("GET /self-service/verification/flows", f.Fetch(flow.Verification))
+	api("POST /self-service/verification", f.SubmitVerification)
+	api("GET /self-service/verification", f.SubmitVerification)
+
+	api("GET /self-service/logout/browser", f.LogoutURL)
+	api("GET /self-service/logout", f.Logout)
+	api("DELETE /self-service/logout/api", f.LogoutAPI)
+	api("GET /self-service/errors", f.ErrorsHandler)
+
+	// Sessions. Kratos answers whoami on nearly every method.
+	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "CONNECT", "OPTIONS", "TRACE"} {
+		api(m+" /sessions/whoami", d.Sessions.Whoami)
+	}
+	api("GET /sessions", d.Sessions.List)
+	api("DELETE /sessions", d.Sessions.RevokeOthers)
+	api("DELETE /sessions/{id}", d.Sessions.RevokeOne)
 
 	// Admin routes reached on the public port are sent to the admin port.
 	toAdmin := redirectTo(d.AdminURL, false)
@@ -75,9 +124,32 @@ func Admin(d Deps) http.Handler {
 	api("GET /admin/identities/{id}", d.Identities.Get)
 	api("PUT /admin/identities/{id}", d.Identities.Update)
 	api("DELETE /admin/identities/{id}", d.Identities.Delete)
+	api("GET /admin/identities/{id}/sessions", d.Sessions.AdminList)
+	api("DELETE /admin/identities/{id}/sessions", d.Sessions.AdminDelete)
 
 	api("GET /admin/schemas", d.Schemas.List)
 	api("GET /admin/schemas/{id}", d.Schemas.Get)
+
+	// Self-service and session routes reached on the admin port are sent to
+	// the public port (307, method and body kept).
+	toPublic := redirectTo(d.PublicURL, true)
+	for _, k := range []string{"login", "registration", "settings", "recovery", "verification"} {
+		for _, p := range []string{"browser", "api", "flows"} {
+			api("GET /admin/self-service/"+k+"/"+p, toPublic)
+		}
+		api("GET /admin/self-service/"+k, toPublic)
+		api("POST /admin/self-service/"+k, toPublic)
+	}
+	api("GET /admin/self-service/logout/browser", toPublic)
+	api("DELETE /admin/self-service/logout/api", toPublic)
+	api("GET /admin/self-service/logout", toPublic)
+	api("GET /admin/self-service/errors", toPublic)
+	for _, m := range []string{"GET", "POST", "PUT", "PATCH"} {
+		api(m+" /admin/sessions/whoami", toPublic)
+	}
+	api("GET /admin/sessions", toPublic)
+	api("DELETE /admin/sessions", toPublic)
+	api("DELETE /admin/sessions/{id}", toPublic)
 
 	mws := []middleware{recoverPanics, logRequests(d.Logger)}
 	if d.AdminAPIKeyValid != nil {

@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"net/http"
 	"strings"
@@ -37,8 +38,9 @@ type Config struct {
 
 // Manager issues and checks sessions.
 type Manager struct {
-	store  Store
-	hasher *TokenHasher
+	store     Store
+	hasher    *TokenHasher
+	logoutKey *TokenHasher
 	cfg    Config
 	expose func(*identity.Identity) *identity.Identity
 }
@@ -46,7 +48,11 @@ type Manager struct {
 // NewManager wires the session manager. secrets are secrets.default; expose
 // fills in computed identity fields (schema_url) before sessions are served.
 func NewManager(st Store, secrets []string, cfg Config, expose func(*identity.Identity) *identity.Identity) *Manager {
-	return &Manager{store: st, hasher: NewTokenHasher("session-token", secrets), cfg: cfg, expose: expose}
+	return &Manager{
+		store: st, cfg: cfg, expose: expose,
+		hasher:    NewTokenHasher("session-token", secrets),
+		logoutKey: NewTokenHasher("logout-token", secrets),
+	}
 }
 
 // Config returns the settings.
@@ -80,7 +86,7 @@ func (m *Manager) New(i *identity.Identity, methods ...AuthenticationMethod) *Se
 // Persist stores a new session under fresh tokens.
 func (m *Manager) Persist(ctx context.Context, s *Session) error {
 	s.Token = RandomToken(TokenLength)
-	s.LogoutToken = RandomToken(TokenLength)
+	s.LogoutToken = m.LogoutToken(s.Token)
 	s.TokenHash = m.hasher.Hash(s.Token)
 	s.LogoutTokenHash = m.hasher.Hash("logout:" + s.LogoutToken)
 	return m.store.CreateSession(ctx, s)
@@ -180,6 +186,38 @@ func (m *Manager) FromToken(ctx context.Context, token string) (*Session, error)
 		return s, nil
 	}
 	return nil, ErrNoSession
+}
+
+// LogoutToken derives a session's logout token from its session token (a
+// keyed hash written as 32 alphanumerics). Only hashes of both are stored,
+// so deriving is how a logout URL can be produced again for the browser that
+// holds the session cookie.
+func (m *Manager) LogoutToken(sessionToken string) string {
+	return alnum(m.logoutKey.Hash(sessionToken))
+}
+
+// ValidLogoutToken checks a logout token against a session token in
+// constant time.
+func (m *Manager) ValidLogoutToken(sessionToken, logoutToken string) bool {
+	return subtle.ConstantTimeCompare([]byte(m.LogoutToken(sessionToken)), []byte(logoutToken)) == 1
+}
+
+// alnum maps 64 hex digits onto 32 alphanumerics (two digits, 256 values,
+// per character; the slight bias of 256 mod 62 does not matter for a MAC).
+func alnum(hexDigits string) string {
+	out := make([]byte, 0, TokenLength)
+	for k := 0; k+1 < len(hexDigits) && len(out) < TokenLength; k += 2 {
+		v := hexVal(hexDigits[k])<<4 | hexVal(hexDigits[k+1])
+		out = append(out, alphanumeric[int(v)%62])
+	}
+	return string(out)
+}
+
+func hexVal(c byte) byte {
+	if c >= 'a' {
+		return c - 'a' + 10
+	}
+	return c - '0'
 }
 
 // FromLogoutToken finds the session a logout token belongs to.

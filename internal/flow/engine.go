@@ -1,0 +1,449 @@
+package flow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/hoplite-id/hoplite/internal/config"
+	"github.com/hoplite-id/hoplite/internal/csrf"
+	"github.com/hoplite-id/hoplite/internal/httpx"
+	"github.com/hoplite-id/hoplite/internal/identity"
+	"github.com/hoplite-id/hoplite/internal/session"
+	"github.com/hoplite-id/hoplite/internal/store"
+	"github.com/hoplite-id/hoplite/internal/ui"
+)
+
+// Hooks runs the configured web hooks around flows (package hook). A nil
+// Hooks runs none.
+type Hooks interface {
+	// Before runs the "before" hooks of a flow kind when a flow is created.
+	Before(ctx context.Context, r *http.Request, f *Flow) error
+	// After runs the web hooks configured after a flow kind and method
+	// completed for identity i.
+	After(ctx context.Context, r *http.Request, f *Flow, method string, i *identity.Identity, hooks []config.Hook) error
+}
+
+// Verifier sends verification messages for an identity's pending addresses
+// after registration and settings (package method/link).
+type Verifier interface {
+	SendVerification(ctx context.Context, r *http.Request, i *identity.Identity, f *Flow) error
+}
+
+// Deps are the engine's dependencies.
+type Deps struct {
+	Config     *config.Config
+	Store      Store
+	Sessions   *session.Manager
+	Identities *identity.Service
+	CSRF       *csrf.Manager
+	Logger     *slog.Logger
+	Hooks      Hooks
+	Verifier   Verifier
+
+	LoginMethods        []LoginMethod
+	RegistrationMethods []RegistrationMethod
+	SettingsMethods     []SettingsMethod
+	RecoveryMethods     []RecoveryMethod
+	VerificationMethods []VerificationMethod
+}
+
+// Engine serves every self-service flow.
+type Engine struct {
+	Deps
+	publicURL *url.URL
+	returnTo  *ReturnTo
+	now       func() time.Time
+}
+
+// NewEngine wires the engine.
+func NewEngine(d Deps) *Engine {
+	public := d.Config.PublicBaseURL()
+	def, err := url.Parse(d.Config.Selfservice.DefaultBrowserReturnURL)
+	if err != nil || def.Host == "" {
+		def = public
+	}
+	return &Engine{
+		Deps:      d,
+		publicURL: public,
+		returnTo:  NewReturnTo(d.Config.Selfservice.AllowedReturnURLs, def, public),
+		now:       time.Now,
+	}
+}
+
+// ReturnToChecker exposes the return_to validator (logout uses it too).
+func (e *Engine) ReturnToChecker() *ReturnTo { return e.returnTo }
+
+// PublicURL builds an absolute URL on the public port.
+func (e *Engine) PublicURL(path string, query url.Values) string {
+	u := *e.publicURL
+	u.Path = strings.TrimSuffix(u.Path, "/") + path
+	u.RawQuery = query.Encode()
+	return u.String()
+}
+
+func (e *Engine) uiURL(k Kind) string {
+	f := e.Config.Selfservice.Flows
+	switch k {
+	case Login:
+		return f.Login.UIURL
+	case Registration:
+		return f.Registration.UIURL
+	case Settings:
+		return f.Settings.UIURL
+	case Recovery:
+		return f.Recovery.UIURL
+	case Verification:
+		return f.Verification.UIURL
+	}
+	return ""
+}
+
+func (e *Engine) lifespan(k Kind) time.Duration {
+	f := e.Config.Selfservice.Flows
+	var d time.Duration
+	switch k {
+	case Login:
+		d = f.Login.Lifespan
+	case Registration:
+		d = f.Registration.Lifespan
+	case Settings:
+		d = f.Settings.Lifespan
+	case Recovery:
+		d = f.Recovery.Lifespan
+	case Verification:
+		d = f.Verification.Lifespan
+	}
+	if d <= 0 {
+		d = time.Hour
+	}
+	return d
+}
+
+// UIRedirectURL is ui_url with flow=<id> added to its query (fragments and
+// relative ui_urls are kept).
+func (e *Engine) UIRedirectURL(k Kind, id uuid.UUID) string {
+	return addQuery(e.uiURL(k), "flow", id.String())
+}
+
+func addQuery(raw, key, value string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		sep := "?"
+		if strings.Contains(raw, "?") {
+			sep = "&"
+		}
+		return raw + sep + url.QueryEscape(key) + "=" + url.QueryEscape(value)
+	}
+	q := u.Query()
+	q.Set(key, value)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// requestURL reconstructs the URL a flow was created from: path and query of
+// the request, host from the Host header, https only for TLS connections.
+func requestURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + r.URL.RequestURI()
+}
+
+// newFlow creates (but does not store) a flow of kind k and type t, with its
+// form's action and anti-CSRF token.
+func (e *Engine) newFlow(w http.ResponseWriter, r *http.Request, k Kind, t Type) *Flow {
+	now := identity.Now()
+	f := &Flow{
+		ID: uuid.New(), Kind: k, Type: t, IssuedAt: now, ExpiresAt: now.Add(e.lifespan(k)),
+		RequestURL: requestURL(r), CreatedAt: now, UpdatedAt: now, RequestedAAL: identity.AAL1,
+	}
+	switch k {
+	case Settings:
+		f.State = StateShowForm
+	case Recovery, Verification:
+		f.State = StateChooseMethod
+	}
+	f.UI = ui.NewContainer(e.PublicURL("/self-service/"+string(k), url.Values{"flow": {f.ID.String()}}))
+	e.setCSRF(w, r, f)
+	return f
+}
+
+// setCSRF binds a browser flow to the browser's anti-CSRF cookie and
+// renders a fresh masked token; API flows carry an empty token.
+func (e *Engine) setCSRF(w http.ResponseWriter, r *http.Request, f *Flow) {
+	if f.Type != TypeBrowser {
+		f.UI.SetCSRF("")
+		return
+	}
+	token := e.CSRF.EnsureToken(w, r)
+	if f.CSRFTokenHash == "" {
+		f.CSRFTokenHash = csrf.Hash(token)
+	}
+	f.UI.SetCSRF(csrf.Mask(token))
+}
+
+// isHTML reports whether the answer to a browser flow should be a redirect
+// rather than JSON.
+func isHTML(r *http.Request, f *Flow) bool {
+	return f.Type == TypeBrowser && !httpx.IsJSONRequest(r)
+}
+
+// writeNewFlow answers a flow init: browsers go to the UI, everything else
+// gets the flow as JSON.
+func (e *Engine) writeNewFlow(w http.ResponseWriter, r *http.Request, f *Flow) {
+	if f.Type == TypeBrowser && !httpx.WantsJSON(r) {
+		http.Redirect(w, r, e.UIRedirectURL(f.Kind, f.ID), http.StatusSeeOther)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, f)
+}
+
+// initError answers a failed flow init.
+func (e *Engine) initError(w http.ResponseWriter, r *http.Request, t Type, err error) {
+	if t == TypeAPI || httpx.WantsJSON(r) {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	e.ForwardError(w, r, err)
+}
+
+// parseFlowID reads ?flow= (submit) or ?id= (fetch).
+func parseFlowID(r *http.Request, param string) (uuid.UUID, error) {
+	id, err := uuid.Parse(r.URL.Query().Get(param))
+	if err != nil {
+		return uuid.Nil, httpx.BadRequest("The flow query parameter is missing or malformed.")
+	}
+	return id, nil
+}
+
+// errFlowNotFound is the 404 of unknown flows.
+func errFlowNotFound() *httpx.Error {
+	return httpx.NotFound("The flow does not exist or belongs to another flow kind.").WithMessage("Unable to locate the resource")
+}
+
+// loadFlow fetches a flow of kind k.
+func (e *Engine) loadFlow(ctx context.Context, id uuid.UUID, k Kind) (*Flow, error) {
+	f, err := e.Store.GetFlow(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && f.Kind != k) {
+		return nil, errFlowNotFound()
+	}
+	return f, err
+}
+
+// Fetch serves GET /self-service/<kind>/flows?id=.
+func (e *Engine) Fetch(k Kind) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, err := uuid.Parse(r.URL.Query().Get("id"))
+		if err != nil {
+			httpx.WriteError(w, r, errFlowNotFound().WithReason("The id query parameter is missing or is not a valid flow id."))
+			return
+		}
+		f, err := e.loadFlow(r.Context(), id, k)
+		if err != nil {
+			httpx.WriteError(w, r, err)
+			return
+		}
+		if f.Type == TypeBrowser && !e.CSRF.MatchesHash(r, f.CSRFTokenHash) {
+			httpx.WriteError(w, r, csrf.Violation(r, "The anti-CSRF cookie is missing or belongs to another flow; send the browser's cookies along when fetching a browser flow."))
+			return
+		}
+		if k == Registration && !e.Config.Selfservice.Flows.Registration.Enabled {
+			httpx.WriteError(w, r, errRegistrationDisabled())
+			return
+		}
+		if k == Settings {
+			if err := e.guardSettingsFetch(w, r, f); err != nil {
+				if err != errResponded {
+					httpx.WriteError(w, r, err)
+				}
+				return
+			}
+		}
+		if f.IsExpired(e.now()) {
+			httpx.WriteError(w, r, e.errFetchExpired(f))
+			return
+		}
+		httpx.WriteJSON(w, http.StatusOK, f)
+	}
+}
+
+// errResponded tells a caller that the response was written already.
+var errResponded = errors.New("response written")
+
+func (e *Engine) errFetchExpired(f *Flow) *httpx.Error {
+	err := httpx.Gone(fmt.Sprintf("The %s flow has expired. Redirect the user to %s to start a new one.", f.Kind, e.PublicURL("/self-service/"+string(f.Kind)+"/"+string(f.Type), nil)))
+	if f.Type == TypeBrowser {
+		err = err.WithDetail("redirect_to", e.PublicURL("/self-service/"+string(f.Kind)+"/browser", nil))
+	} else {
+		err = err.WithDetail("api", e.PublicURL("/self-service/"+string(f.Kind)+"/api", nil))
+	}
+	// Kratos gives the error an id only for login and registration.
+	if f.Kind == Login || f.Kind == Registration {
+		err = err.WithID("self_service_flow_expired")
+	}
+	return err
+}
+
+// loadForSubmit loads the flow a submission addresses. It answers (and
+// returns nil) when the flow is unknown or expired.
+func (e *Engine) loadForSubmit(w http.ResponseWriter, r *http.Request, k Kind) *Flow {
+	id, err := parseFlowID(r, "flow")
+	if err == nil {
+		var f *Flow
+		if f, err = e.loadFlow(r.Context(), id, k); err == nil {
+			if f.IsExpired(e.now()) {
+				e.replaceExpired(w, r, f)
+				return nil
+			}
+			return f
+		}
+	}
+	// Without a flow the outcome depends on the request alone.
+	if httpx.IsJSONRequest(r) {
+		httpx.WriteError(w, r, err)
+	} else {
+		e.ForwardError(w, r, err)
+	}
+	return nil
+}
+
+// replaceExpired answers a submission to an expired flow with a new flow of
+// the same kind carrying an "expired" message.
+func (e *Engine) replaceExpired(w http.ResponseWriter, r *http.Request, old *Flow) {
+	t := old.Type
+	if old.Kind == Recovery || old.Kind == Verification {
+		// Kratos continues expired recovery and verification flows in the
+		// browser, whatever the original type.
+		t = TypeBrowser
+	}
+	f := e.newFlow(w, r, old.Kind, t)
+	f.RequestURL = old.RequestURL
+	f.Refresh, f.RequestedAAL = old.Refresh, old.RequestedAAL
+	f.IdentityID = old.IdentityID
+	if err := e.populate(r, f, nil); err != nil {
+		e.fail(w, r, old, nil, err)
+		return
+	}
+	f.UI.AddMessage(ui.ErrFlowExpired(string(old.Kind), old.ExpiresAt))
+	if err := e.Store.CreateFlow(r.Context(), f); err != nil {
+		e.fail(w, r, old, nil, err)
+		return
+	}
+	if old.Kind == Recovery || old.Kind == Verification {
+		if old.Type == TypeAPI || httpx.IsJSONRequest(r) {
+			http.Redirect(w, r, e.PublicURL("/self-service/"+string(old.Kind)+"/flows", url.Values{"id": {f.ID.String()}}), http.StatusSeeOther)
+			return
+		}
+		http.Redirect(w, r, e.UIRedirectURL(f.Kind, f.ID), http.StatusSeeOther)
+		return
+	}
+	if old.Type == TypeAPI || httpx.IsJSONRequest(r) {
+		since := e.now().Sub(old.ExpiresAt)
+		he := httpx.Gone(fmt.Sprintf("The self-service flow expired %.2f minutes ago, initialize a new one.", since.Minutes())).
+			WithID("self_service_flow_expired").
+			WithMessage("self-service flow expired").
+			WithExtra("since", since.Nanoseconds()).
+			WithExtra("use_flow_id", f.ID.String())
+		httpx.WriteError(w, r, he)
+		return
+	}
+	http.Redirect(w, r, e.UIRedirectURL(f.Kind, f.ID), http.StatusSeeOther)
+}
+
+// populate asks every method of the flow's kind to add its nodes.
+func (e *Engine) populate(r *http.Request, f *Flow, sess *session.Session) error {
+	switch f.Kind {
+	case Login:
+		for _, m := range e.LoginMethods {
+			if err := m.PopulateLogin(r, f, sess); err != nil {
+				return err
+			}
+		}
+		sortLogin(f.UI)
+	case Registration:
+		for _, m := range e.RegistrationMethods {
+			if err := m.PopulateRegistration(r, f); err != nil {
+				return err
+			}
+		}
+		e.sortRegistration(f.UI)
+	case Settings:
+		i := f.Identity
+		if i == nil && f.IdentityID.Valid {
+			var err error
+			if i, err = e.Identities.Get(r.Context(), f.IdentityID.UUID, true); err != nil {
+				return err
+			}
+			f.Identity = i
+		}
+		for _, m := range e.SettingsMethods {
+			if err := m.PopulateSettings(r, f, i); err != nil {
+				return err
+			}
+		}
+		e.sortSettings(f.UI, i)
+	case Recovery:
+		for _, m := range e.RecoveryMethods {
+			if err := m.PopulateRecovery(r, f); err != nil {
+				return err
+			}
+		}
+	case Verification:
+		for _, m := range e.VerificationMethods {
+			if err := m.PopulateVerification(r, f); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkSubmitOrigin applies the per-type request checks Kratos makes before
+// a method does any work: browser flows must pass the anti-CSRF check; API
+// flows must not come from a browser (no cookies, no Origin), so a stolen
+// API flow cannot be driven by another site.
+func (e *Engine) checkSubmitOrigin(r *http.Request, f *Flow, b *Body) error {
+	if f.Type == TypeBrowser {
+		token := b.String(ui.CSRFTokenName)
+		if token == "" {
+			token = r.Header.Get("X-CSRF-Token")
+		}
+		return e.CSRF.Check(r, token)
+	}
+	if r.Header.Get("Origin") != "" {
+		return httpx.BadRequest(`The HTTP request carried an "Origin" header, which is not allowed for API flows (they are meant for native apps); the request has been blocked. Use the browser flow endpoints from browsers.`)
+	}
+	for _, c := range r.Cookies() {
+		if !strings.HasPrefix(c.Name, "__cf") {
+			return httpx.BadRequest(`The HTTP request carried a "Cookie" header, which is not allowed for API flows (they are meant for native apps); the request has been blocked. Use the browser flow endpoints from browsers.`)
+		}
+	}
+	return nil
+}
+
+// currentSession returns the request's session, or nil when there is none.
+// Storage failures are returned.
+func (e *Engine) currentSession(r *http.Request) (*session.Session, error) {
+	s, err := e.Sessions.FromRequest(r.Context(), r)
+	if errors.Is(err, session.ErrNoSession) {
+		return nil, nil
+	}
+	return s, err
+}
+
+// redirect answers a browser with a redirect (303 unless code is given).
+func redirect(w http.ResponseWriter, r *http.Request, to string, code int) {
+	if code == 0 {
+		code = http.StatusSeeOther
+	}
+	http.Redirect(w, r, to, code)
+}

@@ -1,0 +1,247 @@
+package flow
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/hoplite-id/hoplite/internal/config"
+	"github.com/hoplite-id/hoplite/internal/httpx"
+	"github.com/hoplite-id/hoplite/internal/identity"
+	"github.com/hoplite-id/hoplite/internal/session"
+	"github.com/hoplite-id/hoplite/internal/ui"
+)
+
+func parseAAL(raw string) (string, error) {
+	switch strings.ToLower(raw) {
+	case "", identity.AAL1:
+		return identity.AAL1, nil
+	case identity.AAL2:
+		return identity.AAL2, nil
+	}
+	return "", httpx.BadRequest(fmt.Sprintf("The authenticator assurance level %q is not supported; use aal1 or aal2.", raw))
+}
+
+func errSessionAlreadyAvailable(reason string) *httpx.Error {
+	return httpx.BadRequest(reason).WithID("session_already_available").WithMessage("you are already logged in")
+}
+
+const loginAlreadyReason = "A valid session was detected and thus login is not possible. Did you forget to set `?refresh=true`?"
+
+// InitLogin serves GET /self-service/login/{browser,api}.
+func (e *Engine) InitLogin(t Type) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		refresh := q.Get("refresh") == "true"
+		aal, err := parseAAL(q.Get("aal"))
+		if err != nil {
+			e.initError(w, r, t, err)
+			return
+		}
+		if _, err := e.returnTo.Resolve(q.Get("return_to")); err != nil {
+			e.initError(w, r, t, err)
+			return
+		}
+		sess, err := e.currentSession(r)
+		if err != nil {
+			e.initError(w, r, t, err)
+			return
+		}
+		if aal == identity.AAL2 && sess == nil {
+			e.initError(w, r, t, httpx.Unauthorized("You can only ask for a second factor (aal2) while signed in with a first factor.").
+				WithID("session_aal1_required").WithMessage("aal2 and aal3 can only be requested if a session exists already"))
+			return
+		}
+		if sess != nil && !refresh && (aal == identity.AAL1 || session.AALSatisfied(sess, aal)) {
+			if t == TypeBrowser && !httpx.WantsJSON(r) {
+				to, err := e.returnTo.Target(&Flow{RequestURL: requestURL(r)}, e.Config.Selfservice.DefaultBrowserReturnURL)
+				if err != nil {
+					e.initError(w, r, t, err)
+					return
+				}
+				redirect(w, r, to, http.StatusSeeOther)
+				return
+			}
+			e.initError(w, r, t, errSessionAlreadyAvailable(loginAlreadyReason))
+			return
+		}
+		f := e.newFlow(w, r, Login, t)
+		f.Refresh, f.RequestedAAL = refresh, aal
+		var forSession *session.Session
+		if sess != nil && (refresh || aal == identity.AAL2) {
+			forSession = sess
+			f.IdentityID.UUID, f.IdentityID.Valid = sess.IdentityID, true
+		}
+		if err := e.populate(r, f, forSession); err != nil {
+			e.initError(w, r, t, err)
+			return
+		}
+		if forSession != nil && refresh {
+			f.UI.AddMessage(ui.InfoLoginReauth())
+		}
+		if forSession != nil && aal == identity.AAL2 {
+			f.UI.AddMessage(ui.InfoLoginMFA())
+		}
+		if e.Hooks != nil {
+			if err := e.Hooks.Before(r.Context(), r, f); err != nil {
+				e.initError(w, r, t, err)
+				return
+			}
+		}
+		if err := e.Store.CreateFlow(r.Context(), f); err != nil {
+			e.initError(w, r, t, err)
+			return
+		}
+		e.writeNewFlow(w, r, f)
+	}
+}
+
+// SubmitLogin serves POST (and GET) /self-service/login?flow=.
+func (e *Engine) SubmitLogin(w http.ResponseWriter, r *http.Request) {
+	f := e.loadForSubmit(w, r, Login)
+	if f == nil {
+		return
+	}
+	b, err := DecodeBody(r)
+	if err != nil {
+		e.fail(w, r, f, nil, err)
+		return
+	}
+	if err := e.checkSubmitOrigin(r, f, b); err != nil {
+		e.fail(w, r, f, b, err)
+		return
+	}
+	sess, err := e.currentSession(r)
+	if err != nil {
+		e.fail(w, r, f, b, err)
+		return
+	}
+	if sess != nil && !f.Refresh && (f.RequestedAAL != identity.AAL2 || session.AALSatisfied(sess, identity.AAL2)) {
+		if isHTML(r, f) {
+			redirect(w, r, e.Config.Selfservice.DefaultBrowserReturnURL, http.StatusSeeOther)
+			return
+		}
+		e.fail(w, r, f, b, errSessionAlreadyAvailable(loginAlreadyReason))
+		return
+	}
+	var methodSession *session.Session
+	if f.Refresh || f.RequestedAAL == identity.AAL2 {
+		methodSession = sess
+	}
+	var i *identity.Identity
+	var used string
+	for _, m := range e.LoginMethods {
+		if b.Method() != m.ID() {
+			continue
+		}
+		i, err = m.Login(r.Context(), r, f, b, methodSession)
+		if errors.Is(err, ErrNotResponsible) {
+			continue
+		}
+		used = m.ID()
+		break
+	}
+	if used == "" {
+		e.fail(w, r, f, b, NewFormError("", ui.ErrNoStrategy(string(Login))))
+		return
+	}
+	if err != nil {
+		e.fail(w, r, f, b, err)
+		return
+	}
+	if !i.IsActive() {
+		e.fail(w, r, f, b, httpx.Unauthorized("This account was disabled.").WithMessage("identity is disabled"))
+		return
+	}
+	f.Active = used
+	e.finishLogin(w, r, f, b, i, used, sess)
+}
+
+// finishLogin runs the after-login hooks, issues or refreshes the session
+// and answers.
+func (e *Engine) finishLogin(w http.ResponseWriter, r *http.Request, f *Flow, b *Body, i *identity.Identity, method string, current *session.Session) {
+	ctx := r.Context()
+	meth := session.AuthenticationMethod{Method: method}
+	var s *session.Session
+	refreshing := current != nil && current.IdentityID == i.ID && (f.Refresh || f.RequestedAAL == identity.AAL2)
+	if refreshing {
+		s = current
+	} else {
+		s = e.Sessions.New(i, meth)
+	}
+	hooks := e.Config.AfterHooks(config.FlowLogin, method)
+	if err := e.runBuiltinHooks(r, f, i, s, method, hooks); err != nil {
+		e.fail(w, r, f, b, err)
+		return
+	}
+	if e.Hooks != nil {
+		if err := e.Hooks.After(ctx, r, f, method, i, hooks); err != nil {
+			e.fail(w, r, f, b, err)
+			return
+		}
+	}
+	var err error
+	if refreshing {
+		err = e.Sessions.Refresh(ctx, s, meth)
+	} else {
+		err = e.Sessions.Persist(ctx, s)
+	}
+	if err != nil {
+		e.fail(w, r, f, b, err)
+		return
+	}
+	f.UpdatedAt = identity.Now()
+	if err := e.Store.UpdateFlow(ctx, f); err != nil {
+		e.Logger.Warn("could not record the login method on the flow", "error", err)
+	}
+	s.Identity = e.Identities.Expose(i).Public()
+	aalMet := session.AALSatisfied(s, session.RequiredAAL(e.Sessions.Config().WhoamiRequiredAAL, i))
+
+	if f.Type == TypeAPI {
+		out := map[string]any{"session": s, "session_token": s.Token}
+		if refreshing {
+			// Only the token's hash is stored; the caller proved the session
+			// with the token it sent, which stays valid.
+			out["session_token"], _ = e.Sessions.TokenFromRequest(r)
+		}
+		if !aalMet {
+			s.Identity = nil
+		}
+		httpx.WriteJSON(w, http.StatusOK, out)
+		return
+	}
+	if !refreshing {
+		e.Sessions.SetCookie(w, s)
+		if current == nil || current.IdentityID != i.ID {
+			e.CSRF.Regenerate(w)
+		}
+	}
+	if httpx.IsJSONRequest(r) {
+		if !aalMet {
+			s.Identity = nil
+		}
+		httpx.WriteJSON(w, http.StatusOK, map[string]any{"session": s})
+		return
+	}
+	if !aalMet {
+		redirect(w, r, e.PublicURL("/self-service/login/browser", map[string][]string{"aal": {identity.AAL2}, "return_to": {f.ReturnTo()}}), http.StatusSeeOther)
+		return
+	}
+	to, err := e.returnTo.Target(f, e.Config.ReturnTo(config.FlowLogin, method))
+	if err != nil {
+		e.ForwardError(w, r, err)
+		return
+	}
+	redirect(w, r, to, http.StatusSeeOther)
+}
+
+// sortLogin orders login nodes: social buttons first, then the default
+// group (csrf_token, identifier), then each method's group, each group's
+// submit last.
+func sortLogin(c *ui.Container) {
+	c.Sort(ui.SortOrder{
+		Groups: []string{ui.GroupOIDC, ui.GroupDefault, ui.GroupWebAuthn, ui.GroupPassword, ui.GroupTOTP, ui.GroupLookupSecret},
+		First:  []string{ui.CSRFTokenName, "identifier", "password"},
+	})
+}

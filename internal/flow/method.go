@@ -1,0 +1,115 @@
+package flow
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/hoplite-id/hoplite/internal/identity"
+	"github.com/hoplite-id/hoplite/internal/session"
+	"github.com/hoplite-id/hoplite/internal/ui"
+)
+
+// Method is a self-service method plug-in. A method implements the
+// interfaces of the flow kinds it takes part in; the engine asks it to add
+// its nodes to new flows and hands it the submissions addressed to it.
+type Method interface {
+	// ID is the method's name ("password", "profile", "link", …), the value
+	// of the "method" field that addresses it, and the node group it owns.
+	ID() string
+}
+
+// LoginMethod authenticates identities.
+type LoginMethod interface {
+	Method
+	// PopulateLogin adds the method's nodes to a new login flow. sess is the
+	// current session for refresh and second-factor flows, else nil.
+	PopulateLogin(r *http.Request, f *Flow, sess *session.Session) error
+	// Login checks a submission and returns the authenticated identity.
+	Login(ctx context.Context, r *http.Request, f *Flow, b *Body, sess *session.Session) (*identity.Identity, error)
+}
+
+// RegistrationMethod signs new identities up.
+type RegistrationMethod interface {
+	Method
+	PopulateRegistration(r *http.Request, f *Flow) error
+	// Register turns a submission into a new identity (with credentials)
+	// that the engine then stores.
+	Register(ctx context.Context, r *http.Request, f *Flow, b *Body) (*identity.Identity, error)
+}
+
+// SettingsMethod changes an identity.
+type SettingsMethod interface {
+	Method
+	PopulateSettings(r *http.Request, f *Flow, i *identity.Identity) error
+	// Settings applies a submission to req.Identity (loaded with
+	// credentials), which the engine then stores. It returns
+	// ErrPrivilegeRequired when the change is sensitive and
+	// req.Privileged is false.
+	Settings(ctx context.Context, r *http.Request, f *Flow, b *Body, req *SettingsRequest) error
+}
+
+// SettingsRequest is what a settings method works on.
+type SettingsRequest struct {
+	Session  *session.Session
+	Identity *identity.Identity
+	// Privileged is true while the session's last authentication is within
+	// selfservice.flows.settings.privileged_session_max_age.
+	Privileged bool
+}
+
+// RecoveryMethod recovers accounts.
+type RecoveryMethod interface {
+	Method
+	PopulateRecovery(r *http.Request, f *Flow) error
+	// Recover handles a submission (or a link's token). When the account is
+	// recovered it returns the identity; otherwise it updates the flow (for
+	// example to sent_email) and returns nil.
+	Recover(ctx context.Context, r *http.Request, f *Flow, b *Body) (*identity.Identity, error)
+}
+
+// VerificationMethod verifies addresses.
+type VerificationMethod interface {
+	Method
+	PopulateVerification(r *http.Request, f *Flow) error
+	// Verify handles a submission (or a link's token), updating the flow.
+	Verify(ctx context.Context, r *http.Request, f *Flow, b *Body) error
+}
+
+// ErrNotResponsible is returned by methods that do not handle a submission
+// (the engine tries the next method).
+var ErrNotResponsible = errors.New("method is not responsible for this submission")
+
+// ErrPrivilegeRequired asks for a fresh login before a sensitive change.
+var ErrPrivilegeRequired = errors.New("the session is too old for this change")
+
+// FormError is a validation problem shown on the flow's form: messages on
+// named nodes, or on the whole form when Field is empty. It answers 400 with
+// the flow (or a redirect back to the form).
+type FormError struct {
+	Items []FormErrorItem
+}
+
+// FormErrorItem is one message, optionally attached to a field.
+type FormErrorItem struct {
+	Field string
+	Text  ui.Text
+}
+
+func (e *FormError) Error() string {
+	var parts []string
+	for _, it := range e.Items {
+		if it.Field != "" {
+			parts = append(parts, it.Field+": "+it.Text.Text)
+		} else {
+			parts = append(parts, it.Text.Text)
+		}
+	}
+	return "form error: " + strings.Join(parts, "; ")
+}
+
+// NewFormError builds a FormError with one message.
+func NewFormError(field string, t ui.Text) *FormError {
+	return &FormError{Items: []FormErrorItem{{Field: field, Text: t}}}
+}

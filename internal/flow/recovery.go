@@ -1,0 +1,286 @@
+package flow
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+
+	"github.com/hoplite-id/hoplite/internal/httpx"
+	"github.com/hoplite-id/hoplite/internal/identity"
+	"github.com/hoplite-id/hoplite/internal/session"
+	"github.com/hoplite-id/hoplite/internal/ui"
+)
+
+// Recovery and verification are the two "prove you own this address" flows:
+// the same states (choose_method → sent_email → passed_challenge), the same
+// link-in-an-email submission, different endings. This file holds what they
+// share, plus each one's ending.
+
+func (e *Engine) addressFlowEnabled(k Kind) bool {
+	if k == Recovery {
+		return e.Config.Selfservice.Flows.Recovery.Enabled
+	}
+	return e.Config.Selfservice.Flows.Verification.Enabled
+}
+
+func errAddressFlowDisabled(k Kind) *httpx.Error {
+	if k == Recovery {
+		return httpx.BadRequest("Recovery is not allowed because it was disabled.")
+	}
+	return httpx.BadRequest("Verification is not allowed because it was disabled.")
+}
+
+// InitRecovery serves GET /self-service/recovery/{browser,api}; recovery is
+// for people who cannot sign in, so a session refuses it.
+func (e *Engine) InitRecovery(t Type) http.HandlerFunc { return e.initAddressFlow(Recovery, t) }
+
+// InitVerification serves GET /self-service/verification/{browser,api}.
+func (e *Engine) InitVerification(t Type) http.HandlerFunc {
+	return e.initAddressFlow(Verification, t)
+}
+
+func (e *Engine) initAddressFlow(k Kind, t Type) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !e.addressFlowEnabled(k) {
+			e.initError(w, r, t, errAddressFlowDisabled(k))
+			return
+		}
+		if _, err := e.returnTo.Resolve(r.URL.Query().Get("return_to")); err != nil {
+			e.initError(w, r, t, err)
+			return
+		}
+		if k == Recovery {
+			sess, err := e.currentSession(r)
+			if err != nil {
+				e.initError(w, r, t, err)
+				return
+			}
+			if sess != nil {
+				if t == TypeBrowser && !httpx.WantsJSON(r) {
+					to, err := e.returnTo.Target(&Flow{RequestURL: requestURL(r)}, e.Config.Selfservice.DefaultBrowserReturnURL)
+					if err != nil {
+						e.initError(w, r, t, err)
+						return
+					}
+					redirect(w, r, to, http.StatusFound)
+					return
+				}
+				e.initError(w, r, t, httpx.BadRequest("A valid session was detected and thus recovery is not possible."))
+				return
+			}
+		}
+		f, err := e.NewAddressFlow(w, r, k, t)
+		if err != nil {
+			e.initError(w, r, t, err)
+			return
+		}
+		e.writeNewFlow(w, r, f)
+	}
+}
+
+// NewAddressFlow creates and stores a recovery or verification flow (also
+// used by the admin recovery link and the verification hook).
+func (e *Engine) NewAddressFlow(w http.ResponseWriter, r *http.Request, k Kind, t Type) (*Flow, error) {
+	f := e.newFlow(w, r, k, t)
+	if err := e.populate(r, f, nil); err != nil {
+		return nil, err
+	}
+	return f, e.Store.CreateFlow(r.Context(), f)
+}
+
+// retryWithMessage answers a submission the flow cannot take any more (it
+// passed its challenge already, or is in an unknown state) with a new flow
+// carrying msg.
+func (e *Engine) retryWithMessage(w http.ResponseWriter, r *http.Request, old *Flow, msg ui.Text) {
+	f := e.newFlow(w, r, old.Kind, old.Type)
+	f.RequestURL = old.RequestURL
+	if err := e.populate(r, f, nil); err != nil {
+		e.fail(w, r, old, nil, err)
+		return
+	}
+	f.UI.AddMessage(msg)
+	if err := e.Store.CreateFlow(r.Context(), f); err != nil {
+		e.fail(w, r, old, nil, err)
+		return
+	}
+	if f.Type == TypeBrowser {
+		e.CSRF.Regenerate(w)
+		redirect(w, r, e.UIRedirectURL(f.Kind, f.ID), http.StatusSeeOther)
+		return
+	}
+	redirect(w, r, e.PublicURL("/self-service/"+string(f.Kind)+"/flows", url.Values{"id": {f.ID.String()}}), http.StatusSeeOther)
+}
+
+// SubmitRecovery serves POST and GET /self-service/recovery?flow=[&token=].
+func (e *Engine) SubmitRecovery(w http.ResponseWriter, r *http.Request) {
+	e.submitAddressFlow(w, r, Recovery)
+}
+
+// SubmitVerification serves POST and GET /self-service/verification?flow=[&token=].
+func (e *Engine) SubmitVerification(w http.ResponseWriter, r *http.Request) {
+	e.submitAddressFlow(w, r, Verification)
+}
+
+func (e *Engine) submitAddressFlow(w http.ResponseWriter, r *http.Request, k Kind) {
+	if !e.addressFlowEnabled(k) {
+		if httpx.IsJSONRequest(r) {
+			httpx.WriteError(w, r, errAddressFlowDisabled(k))
+		} else {
+			e.ForwardError(w, r, errAddressFlowDisabled(k))
+		}
+		return
+	}
+	f := e.loadForSubmit(w, r, k)
+	if f == nil {
+		return
+	}
+	b, err := DecodeBody(r)
+	if err != nil {
+		e.fail(w, r, f, nil, err)
+		return
+	}
+	// A link from an email carries its own secret (the token); it is opened
+	// by a plain navigation, so there is no form token to check.
+	byLink := r.Method == http.MethodGet && b.String("token") != ""
+	if !byLink {
+		if err := e.checkSubmitOrigin(r, f, b); err != nil {
+			e.fail(w, r, f, b, err)
+			return
+		}
+	}
+	switch f.State {
+	case StateChooseMethod, StateSentEmail:
+	case StatePassedChallenge:
+		if k == Recovery {
+			e.retryWithMessage(w, r, f, ui.ErrRecoveryRetrySuccess())
+		} else {
+			e.retryWithMessage(w, r, f, ui.ErrVerificationRetrySuccess())
+		}
+		return
+	default:
+		if k == Recovery {
+			e.retryWithMessage(w, r, f, ui.ErrRecoveryStateFailure())
+		} else {
+			e.retryWithMessage(w, r, f, ui.ErrVerificationStateFailure())
+		}
+		return
+	}
+	method := b.Method()
+	if method == "" && byLink {
+		method = "link"
+	}
+	var recovered *identity.Identity
+	used := ""
+	if k == Recovery {
+		for _, m := range e.RecoveryMethods {
+			if m.ID() != method {
+				continue
+			}
+			recovered, err = m.Recover(r.Context(), r, f, b)
+			if errors.Is(err, ErrNotResponsible) {
+				continue
+			}
+			used = m.ID()
+			break
+		}
+	} else {
+		for _, m := range e.VerificationMethods {
+			if m.ID() != method {
+				continue
+			}
+			err = m.Verify(r.Context(), r, f, b)
+			if errors.Is(err, ErrNotResponsible) {
+				continue
+			}
+			used = m.ID()
+			break
+		}
+	}
+	if used == "" {
+		e.fail(w, r, f, b, NewFormError("", ui.ErrNoStrategy(string(k))))
+		return
+	}
+	if err != nil {
+		e.fail(w, r, f, b, err)
+		return
+	}
+	f.Active = used
+	if recovered != nil {
+		e.finishRecovery(w, r, f, b, recovered)
+		return
+	}
+	f.UpdatedAt = identity.Now()
+	if err := e.Store.UpdateFlow(r.Context(), f); err != nil {
+		e.fail(w, r, f, b, err)
+		return
+	}
+	if byLink && k == Verification && f.State == StatePassedChallenge {
+		def := uiOrDefault(e.Config.Selfservice.Flows.Verification.After.DefaultBrowserReturnURL, e.UIRedirectURL(Verification, f.ID))
+		to, err := e.returnTo.Target(f, def)
+		if err != nil {
+			e.ForwardError(w, r, err)
+			return
+		}
+		redirect(w, r, to, http.StatusSeeOther)
+		return
+	}
+	if byLink || isHTML(r, f) {
+		redirect(w, r, e.UIRedirectURL(k, f.ID), http.StatusSeeOther)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, f)
+}
+
+// finishRecovery signs the recovered identity in and opens a privileged
+// settings flow, where the user is asked to set a new password.
+func (e *Engine) finishRecovery(w http.ResponseWriter, r *http.Request, f *Flow, b *Body, i *identity.Identity) {
+	ctx := r.Context()
+	if !i.IsActive() {
+		e.fail(w, r, f, b, httpx.Unauthorized("This account was disabled.").WithMessage("identity is disabled"))
+		return
+	}
+	s := e.Sessions.New(i, session.AuthenticationMethod{Method: session.MethodLinkRecovery})
+	hooks := e.Config.Selfservice.Flows.Recovery.After.Hooks
+	if err := e.runBuiltinHooks(r, f, i, s, "link", hooks); err != nil {
+		e.fail(w, r, f, b, err)
+		return
+	}
+	if e.Hooks != nil {
+		if err := e.Hooks.After(ctx, r, f, "link", i, hooks); err != nil {
+			e.fail(w, r, f, b, err)
+			return
+		}
+	}
+	if err := e.Sessions.Persist(ctx, s); err != nil {
+		e.fail(w, r, f, b, err)
+		return
+	}
+	f.State = StatePassedChallenge
+	f.IdentityID.UUID, f.IdentityID.Valid = i.ID, true
+	f.UpdatedAt = identity.Now()
+	if err := e.Store.UpdateFlow(ctx, f); err != nil {
+		e.fail(w, r, f, b, err)
+		return
+	}
+	e.Sessions.SetCookie(w, s)
+	// A recovery starts the browser on a fresh anti-CSRF cookie: building
+	// the settings flow from a request without cookies issues one and binds
+	// the flow to it.
+	sr := r.Clone(ctx)
+	sr.Header = r.Header.Clone()
+	sr.Header.Del("Cookie")
+	sf := e.newFlow(w, sr, Settings, TypeBrowser)
+	sf.RequestURL = f.RequestURL
+	sf.IdentityID.UUID, sf.IdentityID.Valid = i.ID, true
+	if err := e.populate(sr, sf, nil); err != nil {
+		e.fail(w, r, f, b, err)
+		return
+	}
+	max := e.Config.Selfservice.Flows.Settings.PrivilegedSessionMaxAge
+	sf.UI.AddMessage(ui.InfoRecoverySuccessful(s.AuthenticatedAt.Add(max)))
+	if err := e.Store.CreateFlow(ctx, sf); err != nil {
+		e.fail(w, r, f, b, err)
+		return
+	}
+	redirect(w, r, e.UIRedirectURL(Settings, sf.ID), http.StatusSeeOther)
+}

@@ -1,0 +1,239 @@
+package flow
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/hoplite-id/hoplite/internal/config"
+	"github.com/hoplite-id/hoplite/internal/httpx"
+	"github.com/hoplite-id/hoplite/internal/identity"
+	"github.com/hoplite-id/hoplite/internal/session"
+	"github.com/hoplite-id/hoplite/internal/ui"
+)
+
+func errRegistrationDisabled() *httpx.Error {
+	return httpx.BadRequest("Registration is not allowed because it was disabled.").
+		WithID("self_service_flow_disabled").WithMessage("registration flow disabled")
+}
+
+const registrationAlreadyReason = "A valid session was detected and thus registration is not possible."
+
+// InitRegistration serves GET /self-service/registration/{browser,api}.
+func (e *Engine) InitRegistration(t Type) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !e.Config.Selfservice.Flows.Registration.Enabled {
+			e.initError(w, r, t, errRegistrationDisabled())
+			return
+		}
+		if _, err := e.returnTo.Resolve(r.URL.Query().Get("return_to")); err != nil {
+			e.initError(w, r, t, err)
+			return
+		}
+		sess, err := e.currentSession(r)
+		if err != nil {
+			e.initError(w, r, t, err)
+			return
+		}
+		if sess != nil {
+			if t == TypeBrowser && !httpx.WantsJSON(r) {
+				to, err := e.returnTo.Target(&Flow{RequestURL: requestURL(r)}, e.Config.Selfservice.DefaultBrowserReturnURL)
+				if err != nil {
+					e.initError(w, r, t, err)
+					return
+				}
+				redirect(w, r, to, http.StatusSeeOther)
+				return
+			}
+			e.initError(w, r, t, errSessionAlreadyAvailable(registrationAlreadyReason))
+			return
+		}
+		f := e.newFlow(w, r, Registration, t)
+		if err := e.populate(r, f, nil); err != nil {
+			e.initError(w, r, t, err)
+			return
+		}
+		if e.Hooks != nil {
+			if err := e.Hooks.Before(r.Context(), r, f); err != nil {
+				e.initError(w, r, t, err)
+				return
+			}
+		}
+		if err := e.Store.CreateFlow(r.Context(), f); err != nil {
+			e.initError(w, r, t, err)
+			return
+		}
+		e.writeNewFlow(w, r, f)
+	}
+}
+
+// SubmitRegistration serves POST (and GET) /self-service/registration?flow=.
+func (e *Engine) SubmitRegistration(w http.ResponseWriter, r *http.Request) {
+	if !e.Config.Selfservice.Flows.Registration.Enabled {
+		if httpx.IsJSONRequest(r) {
+			httpx.WriteError(w, r, errRegistrationDisabled())
+		} else {
+			e.ForwardError(w, r, errRegistrationDisabled())
+		}
+		return
+	}
+	f := e.loadForSubmit(w, r, Registration)
+	if f == nil {
+		return
+	}
+	b, err := DecodeBody(r)
+	if err != nil {
+		e.fail(w, r, f, nil, err)
+		return
+	}
+	if err := e.checkSubmitOrigin(r, f, b); err != nil {
+		e.fail(w, r, f, b, err)
+		return
+	}
+	sess, err := e.currentSession(r)
+	if err != nil {
+		e.fail(w, r, f, b, err)
+		return
+	}
+	if sess != nil {
+		if isHTML(r, f) {
+			to, err := e.returnTo.Target(f, e.Config.Selfservice.DefaultBrowserReturnURL)
+			if err != nil {
+				e.ForwardError(w, r, err)
+				return
+			}
+			redirect(w, r, to, http.StatusFound)
+			return
+		}
+		httpx.WriteError(w, r, errSessionAlreadyAvailable(registrationAlreadyReason))
+		return
+	}
+	var i *identity.Identity
+	var used string
+	for _, m := range e.RegistrationMethods {
+		if b.Method() != m.ID() {
+			continue
+		}
+		i, err = m.Register(r.Context(), r, f, b)
+		if errors.Is(err, ErrNotResponsible) {
+			continue
+		}
+		used = m.ID()
+		break
+	}
+	if used == "" {
+		e.fail(w, r, f, b, NewFormError("", ui.ErrNoStrategy(string(Registration))))
+		return
+	}
+	if err != nil {
+		e.fail(w, r, f, b, err)
+		return
+	}
+	if err := e.Identities.Create(r.Context(), i); err != nil {
+		if identity.IsConflict(err) {
+			err = NewFormError("", ui.ErrDuplicateIdentifier())
+		}
+		e.fail(w, r, f, b, err)
+		return
+	}
+	f.Active = used
+	e.finishRegistration(w, r, f, b, i, used)
+}
+
+// finishRegistration runs the after-registration hooks (session, web_hook,
+// the verification mail) and answers.
+func (e *Engine) finishRegistration(w http.ResponseWriter, r *http.Request, f *Flow, b *Body, i *identity.Identity, method string) {
+	ctx := r.Context()
+	hooks := e.Config.AfterHooks(config.FlowRegistration, method)
+	var s *session.Session
+	for _, h := range hooks {
+		if h.Hook == config.HookSession {
+			s = e.Sessions.New(i, session.AuthenticationMethod{Method: method})
+		}
+	}
+	if e.Hooks != nil {
+		if err := e.Hooks.After(ctx, r, f, method, i, hooks); err != nil {
+			e.fail(w, r, f, b, err)
+			return
+		}
+	}
+	if e.Verifier != nil {
+		if err := e.Verifier.SendVerification(ctx, r, i, f); err != nil {
+			e.Logger.Error("could not send the verification message after registration", "error", err)
+		}
+	}
+	if s != nil {
+		if err := e.Sessions.Persist(ctx, s); err != nil {
+			e.fail(w, r, f, b, err)
+			return
+		}
+		s.Identity = i.Public()
+	}
+	f.UpdatedAt = identity.Now()
+	if err := e.Store.UpdateFlow(ctx, f); err != nil {
+		e.Logger.Warn("could not record the registration method on the flow", "error", err)
+	}
+	pub := i.Public()
+	if f.Type == TypeAPI {
+		out := map[string]any{"identity": pub}
+		if s != nil {
+			out["session"] = s
+			out["session_token"] = s.Token
+		}
+		httpx.WriteJSON(w, http.StatusOK, out)
+		return
+	}
+	if s != nil {
+		e.Sessions.SetCookie(w, s)
+		e.CSRF.Regenerate(w)
+	}
+	if httpx.IsJSONRequest(r) {
+		out := map[string]any{"identity": pub}
+		if s != nil {
+			out["session"] = s
+		}
+		httpx.WriteJSON(w, http.StatusOK, out)
+		return
+	}
+	to, err := e.returnTo.Target(f, e.Config.ReturnTo(config.FlowRegistration, method))
+	if err != nil {
+		e.ForwardError(w, r, err)
+		return
+	}
+	redirect(w, r, to, http.StatusSeeOther)
+}
+
+// sortRegistration orders registration nodes: csrf_token, social buttons,
+// then the traits in schema order with the password right after the first
+// trait, each group's submit last.
+func (e *Engine) sortRegistration(c *ui.Container) {
+	var order []string
+	for k, fld := range e.Identities.Schemas().Default().FormFields() {
+		order = append(order, fld.Name)
+		if k == 0 {
+			order = append(order, "password")
+		}
+	}
+	c.Sort(ui.SortOrder{
+		Groups:      []string{ui.GroupDefault, ui.GroupOIDC, ui.GroupWebAuthn, ui.GroupPassword},
+		First:       []string{ui.CSRFTokenName},
+		SchemaOrder: order,
+	})
+}
+
+// sortSettings orders settings nodes by group (profile, password, …), the
+// traits in schema order, each group's submit last.
+func (e *Engine) sortSettings(c *ui.Container, i *identity.Identity) {
+	var order []string
+	if i != nil {
+		if sc, err := e.Identities.SchemaFor(i.SchemaID); err == nil {
+			for _, fld := range sc.FormFields() {
+				order = append(order, fld.Name)
+			}
+		}
+	}
+	c.Sort(ui.SortOrder{
+		Groups:      []string{ui.GroupDefault, ui.GroupProfile, ui.GroupPassword, ui.GroupOIDC, ui.GroupLookupSecret, ui.GroupWebAuthn, ui.GroupTOTP},
+		First:       []string{ui.CSRFTokenName},
+		SchemaOrder: order,
+	})
+}

@@ -1,0 +1,308 @@
+package flow
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/hoplite-id/hoplite/internal/config"
+	"github.com/hoplite-id/hoplite/internal/httpx"
+	"github.com/hoplite-id/hoplite/internal/identity"
+	"github.com/hoplite-id/hoplite/internal/session"
+	"github.com/hoplite-id/hoplite/internal/ui"
+)
+
+func errIdentityMismatch(code int) *httpx.Error {
+	return httpx.New(code).WithID("security_identity_mismatch").
+		WithReason("The settings flow belongs to another identity; start a new settings flow.").
+		WithMessage("the request was made for another identity and has been blocked for security reasons")
+}
+
+// privileged reports whether the session authenticated recently enough for
+// sensitive changes.
+func (e *Engine) privileged(s *session.Session) bool {
+	max := e.Config.Selfservice.Flows.Settings.PrivilegedSessionMaxAge
+	if max <= 0 {
+		max = time.Hour
+	}
+	return e.now().Before(s.AuthenticatedAt.Add(max))
+}
+
+// settingsAAL checks selfservice.flows.settings.required_aal.
+func (e *Engine) settingsAAL(s *session.Session) error {
+	if !session.AALSatisfied(s, session.RequiredAAL(e.Config.Selfservice.Flows.Settings.RequiredAAL, s.Identity)) {
+		return e.Sessions.ErrAAL2Required("")
+	}
+	return nil
+}
+
+// InitSettings serves GET /self-service/settings/{browser,api}. A session is
+// required.
+func (e *Engine) InitSettings(t Type) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		sess, err := e.currentSession(r)
+		if err != nil {
+			e.initError(w, r, t, err)
+			return
+		}
+		if sess == nil {
+			if t == TypeBrowser && !httpx.WantsJSON(r) {
+				redirect(w, r, e.Config.Selfservice.Flows.Login.UIURL, http.StatusSeeOther)
+				return
+			}
+			reason := "No active session was found in this request."
+			if t == TypeAPI {
+				reason = "This endpoint can only be accessed with a valid session. Please log in and try again."
+			}
+			e.initError(w, r, t, session.ErrSessionInactive().WithReason(reason))
+			return
+		}
+		if err := e.settingsAAL(sess); err != nil {
+			if t == TypeBrowser && !httpx.WantsJSON(r) {
+				redirect(w, r, e.PublicURL("/self-service/login/browser", url.Values{"aal": {identity.AAL2}}), http.StatusSeeOther)
+				return
+			}
+			e.initError(w, r, t, err)
+			return
+		}
+		if _, err := e.returnTo.Resolve(r.URL.Query().Get("return_to")); err != nil {
+			e.initError(w, r, t, err)
+			return
+		}
+		f, err := e.newSettingsFlow(w, r, t, sess.IdentityID)
+		if err != nil {
+			e.initError(w, r, t, err)
+			return
+		}
+		e.writeNewFlow(w, r, f)
+	}
+}
+
+// newSettingsFlow creates and stores a settings flow for an identity (also
+// used by recovery, which opens one).
+func (e *Engine) newSettingsFlow(w http.ResponseWriter, r *http.Request, t Type, identityID uuid.UUID) (*Flow, error) {
+	f := e.newFlow(w, r, Settings, t)
+	f.IdentityID.UUID, f.IdentityID.Valid = identityID, true
+	if err := e.populate(r, f, nil); err != nil {
+		return nil, err
+	}
+	return f, e.Store.CreateFlow(r.Context(), f)
+}
+
+// guardSettingsFetch applies the session rules to fetching a settings flow
+// and loads the flow's identity.
+func (e *Engine) guardSettingsFetch(w http.ResponseWriter, r *http.Request, f *Flow) error {
+	sess, err := e.currentSession(r)
+	if err != nil {
+		return err
+	}
+	if sess == nil {
+		if !httpx.WantsJSON(r) && f.Type == TypeBrowser {
+			redirect(w, r, e.Config.Selfservice.Flows.Login.UIURL, http.StatusFound)
+			return errResponded
+		}
+		return httpx.Unauthorized("A valid session cookie or session token is missing.")
+	}
+	if !f.IdentityID.Valid || f.IdentityID.UUID != sess.IdentityID {
+		return errIdentityMismatch(http.StatusForbidden)
+	}
+	if err := e.settingsAAL(sess); err != nil {
+		return err
+	}
+	i, err := e.Identities.Get(r.Context(), sess.IdentityID, false)
+	if err != nil {
+		return err
+	}
+	f.Identity = i
+	return nil
+}
+
+// settingsResume is a submission paused until the user signed in again.
+type settingsResume struct {
+	Method string         `json:"method"`
+	Values map[string]any `json:"values"`
+	Form   bool           `json:"form"`
+}
+
+const resumeKey = "settings_resume"
+
+// SubmitSettings serves POST (and GET) /self-service/settings?flow=.
+func (e *Engine) SubmitSettings(w http.ResponseWriter, r *http.Request) {
+	f := e.loadForSubmit(w, r, Settings)
+	if f == nil {
+		return
+	}
+	sess, err := e.currentSession(r)
+	if err != nil {
+		e.fail(w, r, f, nil, err)
+		return
+	}
+	if sess == nil {
+		if isHTML(r, f) {
+			redirect(w, r, e.Config.Selfservice.Flows.Login.UIURL, http.StatusFound)
+			return
+		}
+		httpx.WriteError(w, r, session.ErrSessionInactive())
+		return
+	}
+	if !f.IdentityID.Valid || f.IdentityID.UUID != sess.IdentityID {
+		e.fail(w, r, f, nil, errIdentityMismatch(http.StatusBadRequest))
+		return
+	}
+	if err := e.settingsAAL(sess); err != nil {
+		if isHTML(r, f) {
+			redirect(w, r, e.PublicURL("/self-service/login/browser", url.Values{"aal": {identity.AAL2}}), http.StatusSeeOther)
+			return
+		}
+		e.fail(w, r, f, nil, err)
+		return
+	}
+
+	var b *Body
+	var resume settingsResume
+	resuming := false
+	if r.Method == http.MethodGet && f.Type == TypeBrowser {
+		// A browser coming back from re-authentication: replay the paused
+		// submission, which passed the anti-CSRF check when it was made.
+		if ok, _ := f.GetInternal(resumeKey, &resume); ok && e.CSRF.MatchesHash(r, f.CSRFTokenHash) {
+			resuming = true
+			b = &Body{values: resume.Values, FromForm: resume.Form}
+		}
+	}
+	if !resuming {
+		if b, err = DecodeBody(r); err != nil {
+			e.fail(w, r, f, nil, err)
+			return
+		}
+		if err := e.checkSubmitOrigin(r, f, b); err != nil {
+			e.fail(w, r, f, b, err)
+			return
+		}
+	}
+
+	i, err := e.Identities.Get(r.Context(), sess.IdentityID, true)
+	if err != nil {
+		e.fail(w, r, f, b, err)
+		return
+	}
+	sess.Identity = i
+	req := &SettingsRequest{Session: sess, Identity: i, Privileged: e.privileged(sess)}
+	var used string
+	for _, m := range e.SettingsMethods {
+		if b.Method() != m.ID() {
+			continue
+		}
+		err = m.Settings(r.Context(), r, f, b, req)
+		if errors.Is(err, ErrNotResponsible) {
+			continue
+		}
+		used = m.ID()
+		break
+	}
+	if used == "" {
+		e.fail(w, r, f, b, NewFormError("", ui.ErrNoStrategy(string(Settings))))
+		return
+	}
+	if errors.Is(err, ErrPrivilegeRequired) {
+		e.requireReauth(w, r, f, b, used)
+		return
+	}
+	if err != nil {
+		e.fail(w, r, f, b, err)
+		return
+	}
+	f.DeleteInternal(resumeKey)
+	if err := e.Identities.Update(r.Context(), req.Identity); err != nil {
+		if identity.IsConflict(err) {
+			err = NewFormError("", ui.ErrDuplicateIdentifier())
+		}
+		e.fail(w, r, f, b, err)
+		return
+	}
+	e.finishSettings(w, r, f, b, req.Identity, used)
+}
+
+// requireReauth answers a sensitive change from a session that is too old:
+// API and JSON clients get 403 session_refresh_required; browsers are sent
+// to sign in again, and the change is kept on the flow to be replayed when
+// they come back.
+func (e *Engine) requireReauth(w http.ResponseWriter, r *http.Request, f *Flow, b *Body, method string) {
+	back := e.PublicURL("/self-service/settings", url.Values{"flow": {f.ID.String()}})
+	to := e.PublicURL("/self-service/login/browser", url.Values{"refresh": {"true"}, "return_to": {back}})
+	if isHTML(r, f) {
+		values := b.values
+		if err := f.SetInternal(resumeKey, settingsResume{Method: method, Values: values, Form: b.FromForm}); err != nil {
+			e.fail(w, r, f, b, err)
+			return
+		}
+		f.UpdatedAt = identity.Now()
+		if err := e.Store.UpdateFlow(r.Context(), f); err != nil {
+			e.fail(w, r, f, b, err)
+			return
+		}
+		redirect(w, r, to, http.StatusSeeOther)
+		return
+	}
+	httpx.WriteError(w, r, httpx.Forbidden("The login session is too old to change these settings. Sign in again, then repeat the change.").
+		WithID("session_refresh_required").
+		WithMessage("The login session is too old and thus not allowed to update these fields. Please re-authenticate.").
+		WithExtra("redirect_browser_to", to))
+}
+
+// finishSettings runs the after-settings hooks, renders a fresh form with
+// the saved values and answers.
+func (e *Engine) finishSettings(w http.ResponseWriter, r *http.Request, f *Flow, b *Body, i *identity.Identity, method string) {
+	ctx := r.Context()
+	hooks := e.Config.AfterHooks(config.FlowSettings, method)
+	if e.Hooks != nil {
+		if err := e.Hooks.After(ctx, r, f, method, i, hooks); err != nil {
+			e.fail(w, r, f, b, err)
+			return
+		}
+	}
+	if e.Verifier != nil {
+		if err := e.Verifier.SendVerification(ctx, r, i, f); err != nil {
+			e.Logger.Error("could not send the verification message after a settings change", "error", err)
+		}
+	}
+	f.State = StateSuccess
+	f.Active = method
+	f.Identity = i
+	f.UI = ui.NewContainer(f.UI.Action)
+	e.setCSRF(w, r, f)
+	if err := e.populate(r, f, nil); err != nil {
+		e.fail(w, r, f, b, err)
+		return
+	}
+	f.UI.AddMessage(ui.InfoSettingsSaved())
+	f.UpdatedAt = identity.Now()
+	if err := e.Store.UpdateFlow(ctx, f); err != nil {
+		e.fail(w, r, f, b, err)
+		return
+	}
+	if !isHTML(r, f) {
+		httpx.WriteJSON(w, http.StatusOK, f)
+		return
+	}
+	def := uiOrDefault(methodReturnURL(e.Config, method), e.Config.Selfservice.Flows.Settings.After.DefaultBrowserReturnURL, e.UIRedirectURL(Settings, f.ID))
+	to, err := e.returnTo.Target(f, def)
+	if err != nil {
+		e.ForwardError(w, r, err)
+		return
+	}
+	redirect(w, r, to, http.StatusSeeOther)
+}
+
+func methodReturnURL(c *config.Config, method string) string {
+	a := c.Selfservice.Flows.Settings.After
+	switch method {
+	case "password":
+		return a.Password.DefaultBrowserReturnURL
+	case "profile":
+		return a.Profile.DefaultBrowserReturnURL
+	}
+	return ""
+}

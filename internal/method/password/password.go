@@ -1,0 +1,269 @@
+// Package password is the password method: sign up with traits and a
+// password, sign in with an identifier and a password, change the password
+// in settings.
+package password
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/hoplite-id/hoplite/internal/flow"
+	"github.com/hoplite-id/hoplite/internal/hash"
+	"github.com/hoplite-id/hoplite/internal/httpx"
+	"github.com/hoplite-id/hoplite/internal/identity"
+	"github.com/hoplite-id/hoplite/internal/passwordpolicy"
+	"github.com/hoplite-id/hoplite/internal/session"
+	"github.com/hoplite-id/hoplite/internal/store"
+	"github.com/hoplite-id/hoplite/internal/ui"
+)
+
+// Store is the storage the password method needs.
+type Store interface {
+	FindByCredentialsIdentifier(ctx context.Context, t identity.CredentialsType, identifier string) (*identity.Identity, *identity.Credentials, error)
+	UpdateCredentialsConfig(ctx context.Context, identityID uuid.UUID, t identity.CredentialsType, config json.RawMessage) error
+	GetIdentity(ctx context.Context, id uuid.UUID, withCredentials bool) (*identity.Identity, error)
+}
+
+// Policy checks new passwords.
+type Policy interface {
+	Validate(ctx context.Context, identifier, password string) error
+}
+
+// Method implements flow.LoginMethod, flow.RegistrationMethod and
+// flow.SettingsMethod.
+type Method struct {
+	store      Store
+	identities *identity.Service
+	hasher     hash.Hasher
+	policy     Policy
+	// dummyHash is compared against when an identifier is unknown, so that
+	// unknown identifiers cost the same time as wrong passwords.
+	dummyHash []byte
+}
+
+// New wires the method. It hashes a random password once with the hasher to
+// have a realistic hash for the unknown-identifier path.
+func New(st Store, identities *identity.Service, hasher hash.Hasher, policy Policy) (*Method, error) {
+	dummy, err := hasher.Generate(context.Background(), []byte(session.RandomToken(24)))
+	if err != nil {
+		return nil, err
+	}
+	return &Method{store: st, identities: identities, hasher: hasher, policy: policy, dummyHash: dummy}, nil
+}
+
+const id = string(identity.CredentialsPassword)
+
+// ID is "password".
+func (m *Method) ID() string { return id }
+
+func passwordNode() ui.Node {
+	return ui.NewInput("password", nil, ui.GroupPassword, ui.InputPassword, ui.Required(), ui.WithLabel(ui.InfoNodeLabelPassword()))
+}
+
+func submitNode(label ui.Text) ui.Node {
+	return ui.NewInput("method", id, ui.GroupPassword, ui.InputSubmit, ui.WithLabel(label))
+}
+
+// PopulateLogin renders identifier and password. A refresh flow fixes the
+// identifier to the signed-in identity's; a second-factor flow has no
+// password step.
+func (m *Method) PopulateLogin(r *http.Request, f *flow.Flow, sess *session.Session) error {
+	if f.RequestedAAL == identity.AAL2 {
+		return nil
+	}
+	if sess != nil && f.Refresh {
+		i, err := m.store.GetIdentity(r.Context(), sess.IdentityID, true)
+		if err != nil {
+			return err
+		}
+		c, ok := i.Credentials[identity.CredentialsPassword]
+		if !ok || !hasPassword(c) || len(c.Identifiers) == 0 {
+			return nil
+		}
+		f.UI.Upsert(ui.NewInput("identifier", c.Identifiers[0], ui.GroupDefault, ui.InputHidden, ui.Required()))
+	} else {
+		f.UI.Upsert(ui.NewInput("identifier", "", ui.GroupDefault, ui.InputText, ui.Required(), ui.WithLabel(ui.InfoNodeLabelID())))
+	}
+	f.UI.Upsert(passwordNode())
+	f.UI.Upsert(submitNode(ui.InfoLogin()))
+	return nil
+}
+
+func hasPassword(c identity.Credentials) bool {
+	var cfg identity.PasswordConfig
+	return json.Unmarshal(c.Config, &cfg) == nil && cfg.HashedPassword != ""
+}
+
+func invalidCredentials() error { return flow.NewFormError("", ui.ErrInvalidCredentials()) }
+
+// Login checks identifier and password.
+func (m *Method) Login(ctx context.Context, r *http.Request, f *flow.Flow, b *flow.Body, sess *session.Session) (*identity.Identity, error) {
+	identifier := b.String("identifier")
+	if identifier == "" {
+		identifier = b.String("password_identifier")
+	}
+	password := b.String("password")
+	if strings.TrimSpace(identifier) == "" {
+		return nil, flow.NewFormError("identifier", ui.ErrMissingProperty("identifier"))
+	}
+	if password == "" {
+		return nil, flow.NewFormError("password", ui.ErrMissingProperty("password"))
+	}
+	identifier = strings.ToLower(strings.TrimSpace(identifier))
+
+	i, c, err := m.store.FindByCredentialsIdentifier(ctx, identity.CredentialsPassword, identifier)
+	if errors.Is(err, store.ErrNotFound) {
+		_ = hash.Compare(ctx, []byte(password), m.dummyHash)
+		return nil, invalidCredentials()
+	}
+	if err != nil {
+		return nil, err
+	}
+	var cfg identity.PasswordConfig
+	if err := json.Unmarshal(c.Config, &cfg); err != nil || cfg.HashedPassword == "" {
+		_ = hash.Compare(ctx, []byte(password), m.dummyHash)
+		return nil, invalidCredentials()
+	}
+	if err := hash.Compare(ctx, []byte(password), []byte(cfg.HashedPassword)); err != nil {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return nil, err
+		}
+		return nil, invalidCredentials()
+	}
+	if !m.hasher.Understands([]byte(cfg.HashedPassword)) {
+		m.rehash(ctx, i.ID, password)
+	}
+	return i, nil
+}
+
+// rehash moves a password hash made with another algorithm or cost (an
+// import, or older settings) to the configured hasher. Failure only means
+// the next login tries again.
+func (m *Method) rehash(ctx context.Context, identityID uuid.UUID, password string) {
+	h, err := m.hasher.Generate(ctx, []byte(password))
+	if err != nil {
+		httpx.Logger(ctx).Warn("could not re-hash a password after login", "error", err)
+		return
+	}
+	raw, _ := json.Marshal(identity.PasswordConfig{HashedPassword: string(h)})
+	if err := m.store.UpdateCredentialsConfig(ctx, identityID, identity.CredentialsPassword, raw); err != nil {
+		httpx.Logger(ctx).Warn("could not store a re-hashed password", "error", err)
+	}
+}
+
+// PopulateRegistration renders the traits (in the password group), the
+// password and the submit button.
+func (m *Method) PopulateRegistration(r *http.Request, f *flow.Flow) error {
+	for _, n := range flow.TraitNodes(m.identities.Schemas().Default(), ui.GroupPassword, nil) {
+		f.UI.Upsert(n)
+	}
+	f.UI.Upsert(passwordNode())
+	f.UI.Upsert(submitNode(ui.InfoRegistration()))
+	return nil
+}
+
+// Register builds the new identity from traits and password.
+func (m *Method) Register(ctx context.Context, r *http.Request, f *flow.Flow, b *flow.Body) (*identity.Identity, error) {
+	sc := m.identities.Schemas().Default()
+	traits, err := b.Traits(sc.FormFields())
+	if err != nil {
+		return nil, err
+	}
+	password := b.String("password")
+	i := &identity.Identity{ID: uuid.New(), SchemaID: sc.ID, Traits: traits, State: identity.StateActive}
+	ex, err := m.identities.Prepare(i)
+	if err != nil {
+		if password == "" {
+			return nil, withMissingPassword(err)
+		}
+		return nil, err
+	}
+	if password == "" {
+		return nil, flow.NewFormError("password", ui.ErrMissingProperty("password"))
+	}
+	if len(ex.PasswordIdentifiers) == 0 {
+		return nil, flow.NewFormError("", ui.ErrNoIdentifier())
+	}
+	hashed, err := m.newHash(ctx, ex.PasswordIdentifiers[0], password)
+	if err != nil {
+		return nil, err
+	}
+	now := identity.Now()
+	cfg, _ := json.Marshal(identity.PasswordConfig{HashedPassword: string(hashed)})
+	i.Credentials = map[identity.CredentialsType]identity.Credentials{
+		identity.CredentialsPassword: {Type: identity.CredentialsPassword, Identifiers: ex.PasswordIdentifiers, Config: cfg, CreatedAt: now, UpdatedAt: now},
+	}
+	return i, nil
+}
+
+// withMissingPassword adds "password is missing" to a traits validation
+// error, so one submission reports every problem.
+func withMissingPassword(err error) error {
+	fe := &flow.FormError{}
+	items, ok := flow.FormItems(err)
+	if !ok {
+		return err
+	}
+	fe.Items = append(items, flow.FormErrorItem{Field: "password", Text: ui.ErrMissingProperty("password")})
+	return fe
+}
+
+// newHash checks a new password against the policy and hashes it.
+func (m *Method) newHash(ctx context.Context, identifier, password string) ([]byte, error) {
+	if err := m.policy.Validate(ctx, identifier, password); err != nil {
+		var pe *passwordpolicy.PolicyError
+		if errors.As(err, &pe) {
+			return nil, flow.NewFormError("password", ui.ErrPasswordPolicy(pe.Reason))
+		}
+		return nil, err
+	}
+	h, err := m.hasher.Generate(ctx, []byte(password))
+	if errors.Is(err, hash.ErrPasswordTooLong) {
+		return nil, flow.NewFormError("password", ui.ErrPasswordPolicy("passwords are limited to a maximum length of 72 characters"))
+	}
+	return h, err
+}
+
+// PopulateSettings renders the new-password input.
+func (m *Method) PopulateSettings(r *http.Request, f *flow.Flow, i *identity.Identity) error {
+	f.UI.Upsert(passwordNode())
+	f.UI.Upsert(ui.NewInput("method", id, ui.GroupPassword, ui.InputSubmit, ui.WithLabel(ui.InfoNodeLabelSave())))
+	return nil
+}
+
+// Settings sets a new password; it needs a recent login.
+func (m *Method) Settings(ctx context.Context, r *http.Request, f *flow.Flow, b *flow.Body, req *flow.SettingsRequest) error {
+	password := b.String("password")
+	if password == "" {
+		return flow.NewFormError("password", ui.ErrMissingProperty("password"))
+	}
+	if !req.Privileged {
+		return flow.ErrPrivilegeRequired
+	}
+	i := req.Identity
+	identifier := ""
+	if c, ok := i.Credentials[identity.CredentialsPassword]; ok && len(c.Identifiers) > 0 {
+		identifier = c.Identifiers[0]
+	}
+	hashed, err := m.newHash(ctx, identifier, password)
+	if err != nil {
+		return err
+	}
+	now := identity.Now()
+	cfg, _ := json.Marshal(identity.PasswordConfig{HashedPassword: string(hashed)})
+	c := i.Credentials[identity.CredentialsPassword]
+	c.Type, c.Config, c.UpdatedAt = identity.CredentialsPassword, cfg, now
+	if c.CreatedAt.IsZero() {
+		c.CreatedAt = now
+	}
+	if i.Credentials == nil {
+		i.Credentials = map[identity.CredentialsType]identity.Credentials{}
+	}
+	i.Credentials[identity.CredentialsPassword] = c
+	return nil
+}
