@@ -41,8 +41,8 @@ type Manager struct {
 	store     Store
 	hasher    *TokenHasher
 	logoutKey *TokenHasher
-	cfg    Config
-	expose func(*identity.Identity) *identity.Identity
+	cfg       Config
+	expose    func(*identity.Identity) *identity.Identity
 }
 
 // NewManager wires the session manager. secrets are secrets.default; expose

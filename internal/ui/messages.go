@@ -8,7 +8,9 @@ import (
 // Message ids are part of the wire contract (UIs translate by id); the
 // English texts are Hoplite's own wording.
 
-func info(id int64, text string, ctx any) Text { return Text{ID: id, Text: text, Type: Info, Context: ctx} }
+func info(id int64, text string, ctx any) Text {
+	return Text{ID: id, Text: text, Type: Info, Context: ctx}
+}
 func errText(id int64, text string, ctx any) Text {
 	return Text{ID: id, Text: text, Type: Error, Context: ctx}
 }
@@ -18,16 +20,22 @@ func empty() map[string]any { return map[string]any{} }
 
 // --- 101xxxx login ---
 
-func InfoLogin() Text                 { return info(1010001, "Sign in", empty()) }
-func InfoLoginWithSecurityKey() Text  { return info(1010001, "Sign in with security key", empty()) }
-func InfoLoginReauth() Text           { return info(1010003, "Please confirm it is you by signing in again.", empty()) }
-func InfoLoginMFA() Text              { return info(1010004, "Please complete the second authentication step.", empty()) }
-func InfoLoginTOTPLabel() Text        { return info(1010006, "Authentication code", empty()) }
-func InfoLoginLookupLabel() Text      { return info(1010007, "Backup recovery code", empty()) }
-func InfoLoginWebAuthnTrigger() Text  { return info(1010008, "Use security key", nil) }
-func InfoLoginTOTP() Text             { return info(1010009, "Use Authenticator", empty()) }
-func InfoLoginLookup() Text           { return info(1010010, "Use backup recovery code", empty()) }
-func InfoLoginWebAuthnPrepare() Text  { return info(1010012, "Get your security key or biometric device ready, then press continue.", empty()) }
+func InfoLogin() Text                { return info(1010001, "Sign in", empty()) }
+func InfoLoginWithSecurityKey() Text { return info(1010001, "Sign in with security key", empty()) }
+func InfoLoginReauth() Text {
+	return info(1010003, "Please confirm it is you by signing in again.", empty())
+}
+func InfoLoginMFA() Text {
+	return info(1010004, "Please complete the second authentication step.", empty())
+}
+func InfoLoginTOTPLabel() Text       { return info(1010006, "Authentication code", empty()) }
+func InfoLoginLookupLabel() Text     { return info(1010007, "Backup recovery code", empty()) }
+func InfoLoginWebAuthnTrigger() Text { return info(1010008, "Use security key", nil) }
+func InfoLoginTOTP() Text            { return info(1010009, "Use Authenticator", empty()) }
+func InfoLoginLookup() Text          { return info(1010010, "Use backup recovery code", empty()) }
+func InfoLoginWebAuthnPrepare() Text {
+	return info(1010012, "Get your security key or biometric device ready, then press continue.", empty())
+}
 func InfoLoginWebAuthnContinue() Text { return info(1010013, "Continue", nil) }
 
 // InfoLoginWith is the label of a social sign-in button.
@@ -57,8 +65,8 @@ func InfoSettingsLink(provider string) Text {
 func InfoSettingsUnlink(provider string) Text {
 	return info(1050003, "Unlink "+provider, map[string]any{"provider": provider})
 }
-func InfoSettingsTOTPUnlink() Text   { return info(1050004, "Unlink TOTP Authenticator App", nil) }
-func InfoSettingsTOTPQRCode() Text   { return info(1050005, "Authenticator app QR code", nil) }
+func InfoSettingsTOTPUnlink() Text { return info(1050004, "Unlink TOTP Authenticator App", nil) }
+func InfoSettingsTOTPQRCode() Text { return info(1050005, "Authenticator app QR code", nil) }
 func InfoSettingsTOTPSecretLabel() Text {
 	return info(1050017, "Your authenticator app secret, for when the QR code cannot be scanned.", nil)
 }
@@ -67,12 +75,14 @@ func InfoSettingsTOTPSecretLabel() Text {
 func InfoSettingsTOTPSecret(secret string) Text {
 	return info(1050006, secret, map[string]any{"secret": secret})
 }
-func InfoSettingsLookupReveal() Text     { return info(1050007, "Reveal backup recovery codes", nil) }
-func InfoSettingsLookupRegenerate() Text { return info(1050008, "Generate new backup recovery codes", nil) }
-func InfoSettingsLookupConfirm() Text    { return info(1050011, "Confirm backup recovery codes", nil) }
-func InfoSettingsWebAuthnAdd() Text      { return info(1050012, "Add security key", nil) }
-func InfoSettingsWebAuthnName() Text     { return info(1050013, "Name of the security key", nil) }
-func InfoSettingsDisable() Text          { return info(1050016, "Disable this method", nil) }
+func InfoSettingsLookupReveal() Text { return info(1050007, "Reveal backup recovery codes", nil) }
+func InfoSettingsLookupRegenerate() Text {
+	return info(1050008, "Generate new backup recovery codes", nil)
+}
+func InfoSettingsLookupConfirm() Text { return info(1050011, "Confirm backup recovery codes", nil) }
+func InfoSettingsWebAuthnAdd() Text   { return info(1050012, "Add security key", nil) }
+func InfoSettingsWebAuthnName() Text  { return info(1050013, "Name of the security key", nil) }
+func InfoSettingsDisable() Text       { return info(1050016, "Disable this method", nil) }
 
 // --- 106xxxx recovery ---
 
@@ -125,19 +135,33 @@ func ErrInvalidCredentials() Text {
 func ErrDuplicateIdentifier() Text {
 	return errText(4000007, "An account with this identifier (email, phone, username, …) exists already.", empty())
 }
-func ErrInvalidTOTPCode() Text { return errText(4000008, "The authentication code is not valid. Please try again.", empty()) }
+func ErrInvalidTOTPCode() Text {
+	return errText(4000008, "The authentication code is not valid. Please try again.", empty())
+}
 func ErrNoIdentifier() Text {
 	return errText(4000009, "No login identifier was found in the traits. Check the form, or the identity schema if you run this server.", nil)
 }
 func ErrAddressNotVerified() Text {
 	return errText(4000010, "This account is not active yet. Please verify your email address first.", nil)
 }
-func ErrNoTOTPDevice() Text       { return errText(4000011, "No authenticator app is set up for this account.", empty()) }
-func ErrLookupCodeUsed() Text     { return errText(4000012, "This backup recovery code was used already.", empty()) }
-func ErrNoWebAuthnDevice() Text   { return errText(4000013, "No security key is set up for this account.", empty()) }
-func ErrNoLookupCodes() Text      { return errText(4000014, "No backup recovery codes are set up for this account.", empty()) }
-func ErrNoSuchWebAuthnUser() Text { return errText(4000015, "Either this account does not exist or it has no security key.", empty()) }
-func ErrLookupCodeInvalid() Text  { return errText(4000016, "This backup recovery code is not valid.", empty()) }
+func ErrNoTOTPDevice() Text {
+	return errText(4000011, "No authenticator app is set up for this account.", empty())
+}
+func ErrLookupCodeUsed() Text {
+	return errText(4000012, "This backup recovery code was used already.", empty())
+}
+func ErrNoWebAuthnDevice() Text {
+	return errText(4000013, "No security key is set up for this account.", empty())
+}
+func ErrNoLookupCodes() Text {
+	return errText(4000014, "No backup recovery codes are set up for this account.", empty())
+}
+func ErrNoSuchWebAuthnUser() Text {
+	return errText(4000015, "Either this account does not exist or it has no security key.", empty())
+}
+func ErrLookupCodeInvalid() Text {
+	return errText(4000016, "This backup recovery code is not valid.", empty())
+}
 
 // ErrNoStrategy says no method handled the submission of a flow kind.
 func ErrNoStrategy(kind string) Text {

@@ -110,4 +110,3 @@ func (s *Store) GetSelfServiceError(ctx context.Context, id uuid.UUID) (*flow.Er
 	}
 	return &e, nil
 }
-
