@@ -19,6 +19,8 @@ import (
 	"github.com/hoplite-id/hoplite/internal/csrf"
 	"github.com/hoplite-id/hoplite/internal/flow"
 	"github.com/hoplite-id/hoplite/internal/hash"
+	"github.com/hoplite-id/hoplite/internal/hook"
+	"github.com/hoplite-id/hoplite/internal/httpclient"
 	"github.com/hoplite-id/hoplite/internal/identity"
 	"github.com/hoplite-id/hoplite/internal/method/password"
 	"github.com/hoplite-id/hoplite/internal/method/profile"
@@ -40,6 +42,7 @@ type App struct {
 
 	Identities *identity.Service
 	Hasher     hash.Hasher
+	hooks      *hook.Runner
 
 	public http.Handler
 	admin  http.Handler
@@ -160,8 +163,11 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		Domain: cfg.Cookies.Domain, Path: cfg.Cookies.Path, SameSite: cfg.CSRFCookieSameSite(), Secure: cfg.CookieSecure(),
 	})
 
+	outbound := httpclient.New(httpclient.FromConfig(cfg))
+	hooks := hook.New(cfg, outbound, logger)
 	engineDeps := flow.Deps{
 		Config: cfg, Store: st, Sessions: sessions, Identities: identities, CSRF: csrfManager, Logger: logger,
+		Hooks: hooks,
 	}
 	if pw := cfg.Selfservice.Methods.Password; pw.Enabled {
 		policy := passwordpolicy.New(passwordpolicy.Config{
@@ -205,7 +211,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 
 	return &App{
 		Config: cfg, Logger: logger, Store: st,
-		Identities: identities, Hasher: hasher,
+		Identities: identities, Hasher: hasher, hooks: hooks,
 		public: server.Public(deps), admin: server.Admin(deps),
 	}, nil
 }
@@ -288,6 +294,9 @@ func (a *App) Serve(ctx context.Context, publicLn, adminLn net.Listener) error {
 		if err := srv.Shutdown(shutdownCtx); err != nil {
 			a.Logger.Warn("shutdown did not finish in time", "error", err)
 		}
+	}
+	if err := a.hooks.Wait(shutdownCtx); err != nil {
+		a.Logger.Warn("background web hooks did not finish in time", "error", err)
 	}
 	return errors.Join(serveErr, a.Close())
 }

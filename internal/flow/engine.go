@@ -31,12 +31,6 @@ type Hooks interface {
 	After(ctx context.Context, r *http.Request, f *Flow, method string, i *identity.Identity, hooks []config.Hook) error
 }
 
-// Verifier sends verification messages for an identity's pending addresses
-// after registration and settings (package method/link).
-type Verifier interface {
-	SendVerification(ctx context.Context, r *http.Request, i *identity.Identity, f *Flow) error
-}
-
 // Deps are the engine's dependencies.
 type Deps struct {
 	Config     *config.Config
@@ -46,7 +40,6 @@ type Deps struct {
 	CSRF       *csrf.Manager
 	Logger     *slog.Logger
 	Hooks      Hooks
-	Verifier   Verifier
 
 	LoginMethods        []LoginMethod
 	RegistrationMethods []RegistrationMethod

@@ -60,6 +60,22 @@ var secretInputs = []string{"password", "totp_code", "lookup_secret"}
 // answered as JSON errors, or shown on the error UI.
 func (e *Engine) fail(w http.ResponseWriter, r *http.Request, f *Flow, b *Body, err error) {
 	items, isForm := FormItems(err)
+	// Errors that carry a safe reason but no status (a failed web hook) are
+	// answered as Kratos does: 400 on API flows, 500 otherwise.
+	var pr interface{ PublicReason() string }
+	var he *httpx.Error
+	if !isForm && !errors.As(err, &he) && errors.As(err, &pr) {
+		code := http.StatusInternalServerError
+		if f.Type == TypeAPI {
+			code = http.StatusBadRequest
+		}
+		err = httpx.New(code).WithReason(pr.PublicReason()).WithCause(err)
+		if f.Type == TypeAPI {
+			// 400s render onto the form; this one is an error document.
+			httpx.WriteError(w, r, err)
+			return
+		}
+	}
 	if !isForm {
 		if f.Type == TypeAPI || httpx.IsJSONRequest(r) {
 			httpx.WriteError(w, r, err)

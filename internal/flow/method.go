@@ -75,7 +75,26 @@ type VerificationMethod interface {
 	PopulateVerification(r *http.Request, f *Flow) error
 	// Verify handles a submission (or a link's token), updating the flow.
 	Verify(ctx context.Context, r *http.Request, f *Flow, b *Body) error
+	// SendVerification sends the verification message for one address of
+	// i, on the verification flow f made for it (after registration and
+	// after settings changes).
+	SendVerification(ctx context.Context, r *http.Request, f *Flow, i *identity.Identity, a *identity.VerifiableAddress) error
 }
+
+// RecoveryLinkMethod creates recovery links for the admin API.
+type RecoveryLinkMethod interface {
+	RecoveryMethod
+	// CreateRecoveryLink returns a link that recovers i on flow f.
+	CreateRecoveryLink(ctx context.Context, f *Flow, i *identity.Identity) (string, error)
+}
+
+// RetryError makes the engine answer with a new flow of the same kind
+// carrying Text (an invalid or used link, for example).
+type RetryError struct {
+	Text ui.Text
+}
+
+func (e *RetryError) Error() string { return "retry the flow: " + e.Text.Text }
 
 // ErrNotResponsible is returned by methods that do not handle a submission
 // (the engine tries the next method).

@@ -200,6 +200,11 @@ func (e *Engine) submitAddressFlow(w http.ResponseWriter, r *http.Request, k Kin
 		e.fail(w, r, f, b, NewFormError("", ui.ErrNoStrategy(string(k))))
 		return
 	}
+	var retry *RetryError
+	if errors.As(err, &retry) {
+		e.retryWithMessage(w, r, f, retry.Text)
+		return
+	}
 	if err != nil {
 		e.fail(w, r, f, b, err)
 		return

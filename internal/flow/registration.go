@@ -156,11 +156,7 @@ func (e *Engine) finishRegistration(w http.ResponseWriter, r *http.Request, f *F
 			return
 		}
 	}
-	if e.Verifier != nil {
-		if err := e.Verifier.SendVerification(ctx, r, i, f); err != nil {
-			e.Logger.Error("could not send the verification message after registration", "error", err)
-		}
-	}
+	e.sendVerification(ctx, r, i, f)
 	if s != nil {
 		if err := e.Sessions.Persist(ctx, s); err != nil {
 			e.fail(w, r, f, b, err)

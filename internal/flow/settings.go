@@ -263,11 +263,7 @@ func (e *Engine) finishSettings(w http.ResponseWriter, r *http.Request, f *Flow,
 			return
 		}
 	}
-	if e.Verifier != nil {
-		if err := e.Verifier.SendVerification(ctx, r, i, f); err != nil {
-			e.Logger.Error("could not send the verification message after a settings change", "error", err)
-		}
-	}
+	e.sendVerification(ctx, r, i, f)
 	f.State = StateSuccess
 	f.Active = method
 	f.Identity = i

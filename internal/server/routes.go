@@ -126,6 +126,7 @@ func Admin(d Deps) http.Handler {
 	api("DELETE /admin/identities/{id}", d.Identities.Delete)
 	api("GET /admin/identities/{id}/sessions", d.Sessions.AdminList)
 	api("DELETE /admin/identities/{id}/sessions", d.Sessions.AdminDelete)
+	api("POST /admin/recovery/link", d.Flows.AdminRecoveryLink)
 
 	api("GET /admin/schemas", d.Schemas.List)
 	api("GET /admin/schemas/{id}", d.Schemas.Get)

@@ -1,0 +1,52 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/hoplite-id/hoplite/internal/identity"
+	"github.com/hoplite-id/hoplite/internal/method/link"
+)
+
+// CreateToken stores a link token (by its hash).
+func (s *Store) CreateToken(ctx context.Context, t *link.Token) error {
+	now := identity.Now()
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO selfservice_tokens (id, kind, token_hash, identity_id, address_id, flow_id, used, used_at, expires_at, issued_at, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		t.ID, t.Kind, t.Hash, t.IdentityID, t.AddressID, t.FlowID, false, nil, t.ExpiresAt.UTC(), t.IssuedAt.UTC(), now, now)
+	return s.mapErr(err)
+}
+
+// UseToken consumes a token exactly once: the update only succeeds for an
+// unused, unexpired token, so two concurrent clicks cannot both use it.
+func (s *Store) UseToken(ctx context.Context, kind, hash string, now time.Time) (*link.Token, error) {
+	var t link.Token
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, s.q(`SELECT id, kind, token_hash, identity_id, address_id, flow_id, expires_at, issued_at FROM selfservice_tokens WHERE token_hash = ? AND kind = ? AND used = ?`), hash, kind, false).
+			Scan(&t.ID, &t.Kind, &t.Hash, &t.IdentityID, &t.AddressID, &t.FlowID, &t.ExpiresAt, &t.IssuedAt)
+		if errors.Is(err, sql.ErrNoRows) {
+			return link.ErrTokenInvalid
+		}
+		if err != nil {
+			return err
+		}
+		if !now.Before(t.ExpiresAt) {
+			return link.ErrTokenInvalid
+		}
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE selfservice_tokens SET used = ?, used_at = ?, updated_at = ? WHERE id = ? AND used = ?`), true, identity.Now(), identity.Now(), t.ID, false)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return link.ErrTokenInvalid
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	t.ExpiresAt, t.IssuedAt = t.ExpiresAt.UTC(), t.IssuedAt.UTC()
+	return &t, nil
+}
