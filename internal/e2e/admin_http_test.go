@@ -120,8 +120,8 @@ func TestAdminHTTPPagination(t *testing.T) {
 			"?per_page=1&page=5":  {first: 1, prev: 4, last: 5, ids: ids[4:5], perPage: 1},
 			"?per_page=1&page=3":  {first: 1, prev: 2, next: 4, last: 5, ids: ids[2:3], perPage: 1},
 			"?page=1&per_page=0":  {first: 1, next: 2, last: 5, ids: ids[0:1], perPage: 1}, // per_page clamps to 1
-			"?per_page=5000&page": {first: 1, last: 1, ids: ids, perPage: 1000},             // clamps to 1000
-			"?page=1":             {first: 1, last: 1, ids: ids, perPage: 250},              // the default
+			"?per_page=5000&page": {first: 1, last: 1, ids: ids, perPage: 1000},            // clamps to 1000
+			"?page=1":             {first: 1, last: 1, ids: ids, perPage: 250},             // the default
 		}
 		for query, w := range cases {
 			if query == "" {
@@ -330,6 +330,9 @@ func TestAdminHTTPAPIKeys(t *testing.T) {
 			e := requireEnvelope(t, r, http.StatusUnauthorized)
 			if e.Reason == "" {
 				t.Errorf("%s %s: 401 without a reason", name, path)
+			}
+			if !strings.HasPrefix(r.Header.Get("WWW-Authenticate"), "Bearer") {
+				t.Errorf("%s %s: WWW-Authenticate %q", name, path, r.Header.Get("WWW-Authenticate"))
 			}
 		}
 		r := doJSON(t, http.MethodPost, adminURL(s, "identities"), map[string]any{"traits": map[string]any{"email": "sneaky@example.org"}}, headers...)

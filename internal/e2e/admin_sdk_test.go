@@ -85,8 +85,9 @@ func TestAdminIdentitiesSDK(t *testing.T) {
 			if got.State == nil || *got.State != kratos.IDENTITYSTATE_ACTIVE {
 				t.Errorf("state %v, want active", got.State)
 			}
-			if got.StateChangedAt != nil {
-				t.Errorf("state_changed_at %v on a new identity", got.StateChangedAt)
+			// As in Kratos, a new identity records when it got its state.
+			if got.StateChangedAt == nil || got.CreatedAt == nil || !got.StateChangedAt.Equal(*got.CreatedAt) {
+				t.Errorf("state_changed_at %v, want created_at %v", got.StateChangedAt, got.CreatedAt)
 			}
 			// Traits are kept as sent; addresses are derived and lower-cased.
 			if tr, _ := got.Traits.(map[string]interface{}); tr["email"] != "Plain.User@Example.ORG" {
@@ -242,6 +243,33 @@ func TestAdminIdentitiesSDK(t *testing.T) {
 			}
 		})
 
+		t.Run("update keeps credentials", func(t *testing.T) {
+			if oidcID == "" {
+				t.Fatal("the oidc identity was not created")
+			}
+			before := storedPasswordHash(t, s, oidcID)
+			_, _, err := api.AdminUpdateIdentity(ctx, oidcID).AdminUpdateIdentityBody(kratos.AdminUpdateIdentityBody{
+				Traits: traits("Social.Renamed@example.org"),
+			}).Execute()
+			if err != nil {
+				t.Fatalf("update: %v %s", err, sdkErrorBody(err))
+			}
+			if after := storedPasswordHash(t, s, oidcID); after != before {
+				t.Errorf("password hash changed by a traits update: %q → %q", before, after)
+			}
+			got, _, err := api.AdminGetIdentity(ctx, oidcID).IncludeCredential([]string{"oidc"}).Execute()
+			if err != nil {
+				t.Fatal(err)
+			}
+			creds := *got.Credentials
+			if !slices.Equal(creds["oidc"].Identifiers, []string{"github:12345", "google:abc-def"}) || creds["oidc"].Config["providers"] == nil {
+				t.Errorf("oidc credentials after update: %+v", creds["oidc"])
+			}
+			if !slices.Equal(creds["password"].Identifiers, []string{"social.renamed@example.org"}) {
+				t.Errorf("password identifiers after update: %v", creds["password"].Identifiers)
+			}
+		})
+
 		t.Run("list with pagination", func(t *testing.T) {
 			all, res, err := api.AdminListIdentities(ctx).Execute()
 			if err != nil {
@@ -311,8 +339,8 @@ func TestAdminIdentitiesSDK(t *testing.T) {
 			if len(upd.VerifiableAddresses) != 1 || upd.VerifiableAddresses[0].Value != "after@example.org" {
 				t.Errorf("verifiable addresses %+v", upd.VerifiableAddresses)
 			}
-			if *upd.State != kratos.IDENTITYSTATE_INACTIVE || upd.StateChangedAt == nil {
-				t.Fatalf("state %v changed_at %v", *upd.State, upd.StateChangedAt)
+			if *upd.State != kratos.IDENTITYSTATE_INACTIVE || upd.StateChangedAt == nil || !upd.StateChangedAt.After(*created.StateChangedAt) {
+				t.Fatalf("state %v changed_at %v (created with %v)", *upd.State, upd.StateChangedAt, created.StateChangedAt)
 			}
 			if !upd.UpdatedAt.After(*created.UpdatedAt) {
 				t.Errorf("updated_at %v not after %v", upd.UpdatedAt, created.UpdatedAt)
@@ -397,6 +425,23 @@ func TestAdminIdentitiesSDK(t *testing.T) {
 			if err == nil || sdkStatus(res) != http.StatusNotFound {
 				t.Errorf("unknown schema: %d %v", sdkStatus(res), err)
 			}
+			// Schema pages count from zero: page 1 is the second page.
+			for page, want := range map[int64]int{0: 1, 1: 0} {
+				list, res, err := s.Public.V0alpha2Api.ListIdentitySchemas(ctx).Page(page).PerPage(1).Execute()
+				if err != nil || len(list) != want || res.Header.Get("X-Total-Count") != "1" {
+					t.Errorf("schemas page %d: %d entries (want %d), total %q, %v", page, len(list), want, res.Header.Get("X-Total-Count"), err)
+				}
+			}
+			r := do(t, http.MethodGet, s.PublicURL+"schemas?page=1&per_page=1", nil)
+			if strings.TrimSpace(string(r.Body)) != "[]" || !strings.Contains(r.Header.Get("Link"), "page=0") {
+				t.Errorf("schemas beyond the end: %s Link %q", r.Body, r.Header.Get("Link"))
+			}
+			for _, q := range []string{"page=00", "page=%2B0", "page=", "per_page=1"} {
+				r := do(t, http.MethodGet, s.PublicURL+"schemas?"+q, nil)
+				if !strings.Contains(string(r.Body), `"id":"default"`) {
+					t.Errorf("schemas?%s is not the first page: %s", q, r)
+				}
+			}
 		})
 
 		t.Run("health and version", func(t *testing.T) {
@@ -457,6 +502,22 @@ func TestAdminIdentitiesSDK(t *testing.T) {
 			if pub["plan"] != "silver" || adm["crm_id"] != "x-42" {
 				t.Errorf("after update: public %s admin %s", upd.MetadataPublic, upd.MetadataAdmin)
 			}
+			// null clears it (the v0.9 SDK never sends metadata, so absent
+			// must keep it: updates through the SDK do not lose it).
+			r = doJSON(t, http.MethodPut, adminURL(s, "identities/"+created.ID), `{"traits":{"email":"meta@example.org"},"metadata_admin":null}`)
+			if r.Status != http.StatusOK {
+				t.Fatalf("update: %s", r)
+			}
+			cleared := decode[identityJSON](t, do(t, http.MethodGet, adminURL(s, "identities/"+created.ID), nil))
+			if cleared.MetadataAdmin != nil || !strings.Contains(string(cleared.MetadataPublic), "silver") {
+				t.Errorf("after clearing metadata_admin: public %s admin %s", cleared.MetadataPublic, cleared.MetadataAdmin)
+			}
+			if _, _, err := api.AdminUpdateIdentity(ctx, created.ID).AdminUpdateIdentityBody(kratos.AdminUpdateIdentityBody{Traits: traits("meta@example.org")}).Execute(); err != nil {
+				t.Fatal(err)
+			}
+			if kept := decode[identityJSON](t, do(t, http.MethodGet, adminURL(s, "identities/"+created.ID), nil)); !strings.Contains(string(kept.MetadataPublic), "silver") {
+				t.Errorf("an SDK update lost metadata_public: %s", kept.MetadataPublic)
+			}
 			// Metadata must be objects.
 			r = doJSON(t, http.MethodPost, adminURL(s, "identities"), map[string]any{
 				"traits": map[string]any{"email": "meta2@example.org"}, "metadata_public": "a string",
@@ -486,6 +547,39 @@ func TestAdminIdentitiesSDK(t *testing.T) {
 			}
 			if len(got.RecoveryAddresses) != 1 || string(got.RecoveryAddresses[0]["value"]) != `"verified@example.org"` {
 				t.Errorf("recovery addresses %v", got.RecoveryAddresses)
+			}
+
+			// What the create answered is what was stored (timestamps at
+			// storage precision included), and a traits update with the same
+			// address keeps its verification.
+			stored := decode[identityJSON](t, do(t, http.MethodGet, adminURL(s, "identities/"+got.ID), nil))
+			if len(stored.VerifiableAddresses) != 1 || string(stored.VerifiableAddresses[0]["verified_at"]) != string(va["verified_at"]) ||
+				string(stored.VerifiableAddresses[0]["id"]) != string(va["id"]) || !stored.CreatedAt.Equal(got.CreatedAt) {
+				t.Errorf("stored %v / %v, created %v / %v", stored.VerifiableAddresses, stored.CreatedAt, got.VerifiableAddresses, got.CreatedAt)
+			}
+			r = doJSON(t, http.MethodPut, adminURL(s, "identities/"+got.ID), map[string]any{"traits": map[string]any{"email": "VERIFIED@example.org"}})
+			if r.Status != http.StatusOK {
+				t.Fatalf("update: %s", r)
+			}
+			upd := decode[identityJSON](t, r)
+			if len(upd.VerifiableAddresses) != 1 || string(upd.VerifiableAddresses[0]["id"]) != string(va["id"]) || string(upd.VerifiableAddresses[0]["verified"]) != "true" {
+				t.Errorf("verification lost by an update: %v", upd.VerifiableAddresses)
+			}
+
+			// A supplied verified_at is kept, at storage precision.
+			r = doJSON(t, http.MethodPost, adminURL(s, "identities"), map[string]any{
+				"traits":               map[string]any{"email": "dated@example.org"},
+				"verifiable_addresses": []map[string]any{{"value": "dated@example.org", "via": "email", "verified": true, "status": "completed", "verified_at": "2023-01-02T03:04:05.123456789+02:00"}},
+			})
+			if r.Status != http.StatusCreated {
+				t.Fatalf("create: %s", r)
+			}
+			dated := decode[identityJSON](t, r)
+			reread := decode[identityJSON](t, do(t, http.MethodGet, adminURL(s, "identities/"+dated.ID), nil))
+			for _, i := range []identityJSON{dated, reread} {
+				if len(i.VerifiableAddresses) != 1 || string(i.VerifiableAddresses[0]["verified_at"]) != `"2023-01-02T01:04:05.123456Z"` {
+					t.Errorf("verified_at %v", i.VerifiableAddresses)
+				}
 			}
 
 			// The same through the SDK, whose address model always sends an id.

@@ -57,6 +57,7 @@ func badBodies() []bodyCase {
 		{name: "SQL-ish schema_id", body: `{"traits":{"email":"a@example.org"},"schema_id":"` + sqlish + `"}`, status: 400},
 		{name: "number overflow", body: `{"traits":{"email":"a@example.org"},"state":1e999}`, status: 400},
 		{name: "deeply nested", body: `{"traits":{"email":"a@example.org","name":` + deep + `}}`, status: 400},
+		{name: "huge body", body: `{"traits":{"email":"a@example.org","name":{"first":"` + strings.Repeat("x", 1<<20) + `"}}}`, status: 413},
 		{name: "metadata as array", body: `{"traits":{"email":"a@example.org"},"metadata_public":[1]}`, status: 400},
 	}
 }

@@ -6,12 +6,14 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/hoplite-id/hoplite/internal/store/sqlstore"
 	"github.com/hoplite-id/hoplite/internal/testutil"
 )
 
@@ -155,4 +157,51 @@ func TestDatabaseOutage(t *testing.T) {
 	if list := decode[[]identityJSON](t, do(t, http.MethodGet, adminURL(s, "identities"), nil)); len(list) != 2 {
 		t.Errorf("%d identities after the outage, want 2 (nothing written during it)", len(list))
 	}
+}
+
+// TestReadinessPendingMigrations makes the database look un-migrated under a
+// running server: readiness must say so (details on admin only) and recover
+// once the migration is recorded again.
+func TestReadinessPendingMigrations(t *testing.T) {
+	testutil.ForEachBackend(t, func(t *testing.T, b testutil.Backend) {
+		s := testutil.StartServer(t, testutil.Options{DSN: b.NewDSN(t)})
+		db := s.App.Store.DB()
+		var version int64
+		var name string
+		var at time.Time
+		if err := db.QueryRow("SELECT version, name, applied_at FROM hoplite_migrations ORDER BY version DESC LIMIT 1").Scan(&version, &name, &at); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec("DELETE FROM hoplite_migrations WHERE version = " + strconv.FormatInt(version, 10)); err != nil {
+			t.Fatal(err)
+		}
+
+		r := do(t, http.MethodGet, adminURL(s, "health/ready"), nil)
+		if r.Status != http.StatusServiceUnavailable {
+			t.Fatalf("admin ready with a pending migration: %s", r)
+		}
+		got := decode[struct {
+			Errors map[string]string `json:"errors"`
+		}](t, r)
+		if !strings.Contains(got.Errors["migrations"], "migrate sql") {
+			t.Errorf("admin readiness: %s", r.Body)
+		}
+		r = do(t, http.MethodGet, s.PublicURL+"health/ready", nil)
+		if r.Status != http.StatusServiceUnavailable || strings.Contains(string(r.Body), "migrate sql") || !strings.Contains(string(r.Body), "obfuscated") {
+			t.Errorf("public readiness: %s", r)
+		}
+
+		q := "INSERT INTO hoplite_migrations (version, name, applied_at) VALUES (?, ?, ?)"
+		if s.App.Store.Dialect() == sqlstore.Postgres {
+			q = "INSERT INTO hoplite_migrations (version, name, applied_at) VALUES ($1, $2, $3)"
+		}
+		if _, err := db.Exec(q, version, name, at); err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range []string{adminURL(s, "health/ready"), s.PublicURL + "health/ready"} {
+			if r := do(t, http.MethodGet, u, nil); r.Status != http.StatusOK || strings.TrimSpace(string(r.Body)) != `{"status":"ok"}` {
+				t.Errorf("%s after recording the migration again: %s", u, r)
+			}
+		}
+	})
 }

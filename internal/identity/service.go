@@ -244,6 +244,8 @@ func (s *Service) Create(ctx context.Context, i *Identity) error {
 	}
 	now := Now()
 	i.CreatedAt, i.UpdatedAt = now, now
+	// As in Kratos, every new identity records when it got its state.
+	i.StateChangedAt = &now
 	if _, err := s.Prepare(i); err != nil {
 		return err
 	}

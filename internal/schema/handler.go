@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/hoplite-id/hoplite/internal/httpx"
@@ -37,10 +38,7 @@ func (h *Handler) List(w http.ResponseWriter, r *http.Request) {
 	}
 	zeroBased := 0
 	if v := r.URL.Query().Get("page"); v != "" {
-		zeroBased = page.Number
-		if v == "0" {
-			zeroBased = 0
-		}
+		zeroBased, _ = strconv.Atoi(v) // ParsePage accepted it: a non-negative integer
 	}
 	all := h.registry.List()
 	start := min(zeroBased*page.PerPage, len(all))

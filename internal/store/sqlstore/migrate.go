@@ -210,13 +210,13 @@ func (s *Store) lockMigrations(ctx context.Context, conn *sql.Conn) (func(), err
 		return func() { _, _ = conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock($1)", key) }, nil
 	case MySQL:
 		var got sql.NullInt64
-		if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK('hoplite_migrations', 600)").Scan(&got); err != nil {
+		if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(CONCAT('hoplite_migrations:', DATABASE()), 600)").Scan(&got); err != nil {
 			return nil, fmt.Errorf("taking the migration lock: %w", err)
 		}
 		if !got.Valid || got.Int64 != 1 {
 			return nil, fmt.Errorf("taking the migration lock: timed out waiting for another migration")
 		}
-		return func() { _, _ = conn.ExecContext(context.Background(), "SELECT RELEASE_LOCK('hoplite_migrations')") }, nil
+		return func() { _, _ = conn.ExecContext(context.Background(), "SELECT RELEASE_LOCK(CONCAT('hoplite_migrations:', DATABASE()))") }, nil
 	default:
 		return func() {}, nil
 	}

@@ -1,0 +1,5 @@
+// Body of the registration web hook.
+function(ctx) {
+  identity_id: ctx.identity.id,
+  email: ctx.identity.traits.email,
+}
