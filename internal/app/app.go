@@ -11,17 +11,20 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/hoplite-id/hoplite/internal/config"
+	"github.com/hoplite-id/hoplite/internal/courier"
 	"github.com/hoplite-id/hoplite/internal/csrf"
 	"github.com/hoplite-id/hoplite/internal/flow"
 	"github.com/hoplite-id/hoplite/internal/hash"
 	"github.com/hoplite-id/hoplite/internal/hook"
 	"github.com/hoplite-id/hoplite/internal/httpclient"
 	"github.com/hoplite-id/hoplite/internal/identity"
+	"github.com/hoplite-id/hoplite/internal/method/link"
 	"github.com/hoplite-id/hoplite/internal/method/password"
 	"github.com/hoplite-id/hoplite/internal/method/profile"
 	"github.com/hoplite-id/hoplite/internal/passwordpolicy"
@@ -43,6 +46,12 @@ type App struct {
 	Identities *identity.Service
 	Hasher     hash.Hasher
 	hooks      *hook.Runner
+
+	// Courier queues mail; MailSender delivers it (nil without
+	// courier.smtp.connection_uri outside dev mode).
+	Courier     *courier.Courier
+	MailSender  courier.Sender
+	stopCourier func()
 
 	public http.Handler
 	admin  http.Handler
@@ -163,6 +172,11 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		Domain: cfg.Cookies.Domain, Path: cfg.Cookies.Path, SameSite: cfg.CSRFCookieSameSite(), Secure: cfg.CookieSecure(),
 	})
 
+	mailer, mailSender, err := courier.FromConfig(ctx, cfg, st, logger)
+	if err != nil {
+		return nil, err
+	}
+
 	outbound := httpclient.New(httpclient.FromConfig(cfg))
 	hooks := hook.New(cfg, outbound, logger)
 	engineDeps := flow.Deps{
@@ -190,6 +204,17 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	if cfg.Selfservice.Methods.Profile.Enabled {
 		engineDeps.SettingsMethods = append([]flow.SettingsMethod{profile.New(identities)}, engineDeps.SettingsMethods...)
 	}
+	if ln := cfg.Selfservice.Methods.Link; ln.Enabled {
+		base := publicURL
+		if ln.Config.BaseURL != "" {
+			if u, err := url.Parse(ln.Config.BaseURL); err == nil && u.Host != "" {
+				base = u
+			}
+		}
+		lm := link.New(st, identities, mailer, cfg.Secrets.Default, link.Config{BaseURL: base, Lifespan: ln.Config.Lifespan})
+		engineDeps.RecoveryMethods = append(engineDeps.RecoveryMethods, lm)
+		engineDeps.VerificationMethods = append(engineDeps.VerificationMethods, lm)
+	}
 	engine := flow.NewEngine(engineDeps)
 
 	deps := server.Deps{
@@ -212,6 +237,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	return &App{
 		Config: cfg, Logger: logger, Store: st,
 		Identities: identities, Hasher: hasher, hooks: hooks,
+		Courier: mailer, MailSender: mailSender,
 		public: server.Public(deps), admin: server.Admin(deps),
 	}, nil
 }
@@ -303,9 +329,25 @@ func (a *App) Serve(ctx context.Context, publicLn, adminLn net.Listener) error {
 
 const shutdownGrace = 20 * time.Second
 
-// Close releases the database.
+// WatchCourier runs the mail worker in the background (serve
+// --watch-courier); Close stops it.
+func (a *App) WatchCourier(ctx context.Context) error {
+	if a.MailSender == nil {
+		return courier.ErrNoSender
+	}
+	a.stopCourier = a.Courier.Start(ctx, a.MailSender)
+	return nil
+}
+
+// Close stops the mail worker (letting a delivery under way finish) and
+// releases the database.
 func (a *App) Close() error {
 	var err error
-	a.closeOnce.Do(func() { err = a.Store.Close() })
+	a.closeOnce.Do(func() {
+		if a.stopCourier != nil {
+			a.stopCourier()
+		}
+		err = a.Store.Close()
+	})
 	return err
 }

@@ -23,7 +23,7 @@ func NewRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newMigrateCmd(), newVersionCmd(), newIdentitiesCmd())
+	root.AddCommand(newServeCmd(), newMigrateCmd(), newVersionCmd(), newIdentitiesCmd(), newCourierCmd())
 	return root
 }
 
@@ -61,6 +61,15 @@ start; apply them with "hoplite migrate sql -e --yes".`,
 			if err != nil {
 				return err
 			}
+			// In dev mode the worker always runs, so that mails (written to
+			// the log when no SMTP server is configured) arrive without a
+			// second process.
+			if watchCourier || cfg.WatchCourier || cfg.Dev {
+				if err := a.WatchCourier(cmd.Context()); err != nil {
+					_ = a.Close()
+					return err
+				}
+			}
 			publicLn, err := net.Listen("tcp", net.JoinHostPort(cfg.Serve.Public.Host, strconv.Itoa(cfg.Serve.Public.Port)))
 			if err != nil {
 				_ = a.Close()
@@ -77,7 +86,7 @@ start; apply them with "hoplite migrate sql -e --yes".`,
 	}
 	cmd.Flags().StringSliceVarP(&files, "config", "c", nil, "configuration file (YAML or JSON); repeat to merge several, later files win")
 	cmd.Flags().BoolVar(&dev, "dev", false, "development mode: no Secure cookies, plain-HTTP base URLs, automatic migrations, embedded defaults")
-	cmd.Flags().BoolVar(&watchCourier, "watch-courier", false, "also run the mail courier in this process")
+	cmd.Flags().BoolVar(&watchCourier, "watch-courier", false, "also run the mail courier in this process (always on with --dev)")
 	cmd.Flags().BoolVar(&sqaOptOut, "sqa-opt-out", false, "accepted for Kratos compatibility; Hoplite sends no usage statistics")
 	return cmd
 }

@@ -13,6 +13,7 @@ import (
 var implemented = []string{
 	"dsn",
 	"dev",
+	"watch-courier",
 	"serve.public.host",
 	"serve.public.port",
 	"serve.public.base_url",
