@@ -199,7 +199,7 @@ func TestLoadBadSchemas(t *testing.T) {
 		{"unresolvable ref", b64(`{"properties": {"traits": {"properties": {"a": {"$ref": "#/definitions/nope"}}}}}`), `"#/definitions/nope" not found`},
 		{"bad base64", "base64://@@@", "not valid standard or URL-safe base64"},
 		{"missing file", "file:///nonexistent/identity.schema.json", "could not be loaded"},
-		{"unsupported scheme", "ftp://example.org/s.json", "unsupported url scheme"},
+		{"unsupported scheme", "ftp://example.org/s.json", "unsupported location scheme"},
 		{"empty url", "", "no url"},
 	}
 	for _, tc := range cases {
