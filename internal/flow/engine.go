@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -289,14 +290,20 @@ func (e *Engine) errFetchExpired(f *Flow) *httpx.Error {
 // loadForSubmit loads the flow a submission addresses. It answers (and
 // returns nil) when the flow is unknown or expired.
 func (e *Engine) loadForSubmit(w http.ResponseWriter, r *http.Request, k Kind) *Flow {
+	f := e.loadFlowForSubmit(w, r, k)
+	if f == nil || e.answerExpired(w, r, f) {
+		return nil
+	}
+	return f
+}
+
+// loadFlowForSubmit loads the flow a submission addresses, expired or not.
+// It answers (and returns nil) when the flow id is missing or unknown.
+func (e *Engine) loadFlowForSubmit(w http.ResponseWriter, r *http.Request, k Kind) *Flow {
 	id, err := parseFlowID(r, "flow")
 	if err == nil {
 		var f *Flow
 		if f, err = e.loadFlow(r.Context(), id, k); err == nil {
-			if f.IsExpired(e.now()) {
-				e.replaceExpired(w, r, f)
-				return nil
-			}
 			return f
 		}
 	}
@@ -307,6 +314,16 @@ func (e *Engine) loadForSubmit(w http.ResponseWriter, r *http.Request, k Kind) *
 		e.ForwardError(w, r, err)
 	}
 	return nil
+}
+
+// answerExpired answers a submission to an expired flow with its
+// replacement and reports whether it did.
+func (e *Engine) answerExpired(w http.ResponseWriter, r *http.Request, f *Flow) bool {
+	if !f.IsExpired(e.now()) {
+		return false
+	}
+	e.replaceExpired(w, r, f)
+	return true
 }
 
 // replaceExpired answers a submission to an expired flow with a new flow of
@@ -412,6 +429,9 @@ func (e *Engine) checkSubmitOrigin(r *http.Request, f *Flow, b *Body) error {
 		}
 		return e.CSRF.Check(r, token)
 	}
+	if e.apiFlowChecksDisabled() {
+		return nil
+	}
 	if r.Header.Get("Origin") != "" {
 		return httpx.BadRequest(`The HTTP request carried an "Origin" header, which is not allowed for API flows (they are meant for native apps); the request has been blocked. Use the browser flow endpoints from browsers.`)
 	}
@@ -421,6 +441,13 @@ func (e *Engine) checkSubmitOrigin(r *http.Request, f *Flow, b *Body) error {
 		}
 	}
 	return nil
+}
+
+// apiFlowChecksDisabled reports whether the browser checks of API flows are
+// off: Kratos allows that in dev mode with DEV_DISABLE_API_FLOW_ENFORCEMENT
+// set to "true", so that API flows can be tried from a browser.
+func (e *Engine) apiFlowChecksDisabled() bool {
+	return e.Config.Dev && os.Getenv("DEV_DISABLE_API_FLOW_ENFORCEMENT") == "true"
 }
 
 // currentSession returns the request's session, or nil when there is none.

@@ -27,6 +27,11 @@ func errSessionAlreadyAvailable(reason string) *httpx.Error {
 	return httpx.BadRequest(reason).WithID("session_already_available").WithMessage("you are already logged in")
 }
 
+func errAAL1Required() *httpx.Error {
+	return httpx.Unauthorized("You can only ask for a second factor (aal2) while signed in with a first factor.").
+		WithID("session_aal1_required").WithMessage("aal2 and aal3 can only be requested if a session exists already")
+}
+
 const loginAlreadyReason = "A valid session was detected and thus login is not possible. Did you forget to set `?refresh=true`?"
 
 // InitLogin serves GET /self-service/login/{browser,api}.
@@ -49,8 +54,7 @@ func (e *Engine) InitLogin(t Type) http.HandlerFunc {
 			return
 		}
 		if aal == identity.AAL2 && sess == nil {
-			e.initError(w, r, t, httpx.Unauthorized("You can only ask for a second factor (aal2) while signed in with a first factor.").
-				WithID("session_aal1_required").WithMessage("aal2 and aal3 can only be requested if a session exists already"))
+			e.initError(w, r, t, errAAL1Required())
 			return
 		}
 		if sess != nil && !refresh && (aal == identity.AAL1 || session.AALSatisfied(sess, aal)) {
@@ -98,9 +102,35 @@ func (e *Engine) InitLogin(t Type) http.HandlerFunc {
 }
 
 // SubmitLogin serves POST (and GET) /self-service/login?flow=.
+//
+// As in Kratos, the session is looked at first, before the flow's expiry and
+// the anti-CSRF check: a browser that signed in elsewhere (which renewed its
+// anti-CSRF cookie) and then submits an older form is sent on, not shown a
+// CSRF error.
 func (e *Engine) SubmitLogin(w http.ResponseWriter, r *http.Request) {
-	f := e.loadForSubmit(w, r, Login)
+	f := e.loadFlowForSubmit(w, r, Login)
 	if f == nil {
+		return
+	}
+	sess, err := e.currentSession(r)
+	if err != nil {
+		e.fail(w, r, f, nil, err)
+		return
+	}
+	if sess != nil && !f.Refresh && (f.RequestedAAL != identity.AAL2 || session.AALSatisfied(sess, identity.AAL2)) {
+		if isHTML(r, f) {
+			redirect(w, r, e.Config.Selfservice.DefaultBrowserReturnURL, http.StatusSeeOther)
+			return
+		}
+		e.fail(w, r, f, nil, errSessionAlreadyAvailable(loginAlreadyReason))
+		return
+	}
+	if sess == nil && f.RequestedAAL == identity.AAL2 {
+		// The session the second-factor flow was made for has ended.
+		e.fail(w, r, f, nil, errAAL1Required())
+		return
+	}
+	if e.answerExpired(w, r, f) {
 		return
 	}
 	b, err := DecodeBody(r)
@@ -110,19 +140,6 @@ func (e *Engine) SubmitLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := e.checkSubmitOrigin(r, f, b); err != nil {
 		e.fail(w, r, f, b, err)
-		return
-	}
-	sess, err := e.currentSession(r)
-	if err != nil {
-		e.fail(w, r, f, b, err)
-		return
-	}
-	if sess != nil && !f.Refresh && (f.RequestedAAL != identity.AAL2 || session.AALSatisfied(sess, identity.AAL2)) {
-		if isHTML(r, f) {
-			redirect(w, r, e.Config.Selfservice.DefaultBrowserReturnURL, http.StatusSeeOther)
-			return
-		}
-		e.fail(w, r, f, b, errSessionAlreadyAvailable(loginAlreadyReason))
 		return
 	}
 	var methodSession *session.Session

@@ -99,7 +99,8 @@ func (e *Engine) LogoutAPI(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		SessionToken string `json:"session_token"`
 	}
-	if err := httpx.DecodeJSON(r, &body, httpx.DecodeOptions{}); err != nil {
+	// Other fields are ignored: Kratos decodes this body leniently.
+	if err := httpx.DecodeJSON(r, &body, httpx.DecodeOptions{AllowUnknownFields: true}); err != nil {
 		httpx.WriteError(w, r, err)
 		return
 	}

@@ -76,22 +76,15 @@ func (e *Engine) SubmitRegistration(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	f := e.loadForSubmit(w, r, Registration)
+	f := e.loadFlowForSubmit(w, r, Registration)
 	if f == nil {
 		return
 	}
-	b, err := DecodeBody(r)
-	if err != nil {
-		e.fail(w, r, f, nil, err)
-		return
-	}
-	if err := e.checkSubmitOrigin(r, f, b); err != nil {
-		e.fail(w, r, f, b, err)
-		return
-	}
+	// The session comes first, before expiry and the anti-CSRF check (see
+	// SubmitLogin).
 	sess, err := e.currentSession(r)
 	if err != nil {
-		e.fail(w, r, f, b, err)
+		e.fail(w, r, f, nil, err)
 		return
 	}
 	if sess != nil {
@@ -105,6 +98,18 @@ func (e *Engine) SubmitRegistration(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		httpx.WriteError(w, r, errSessionAlreadyAvailable(registrationAlreadyReason))
+		return
+	}
+	if e.answerExpired(w, r, f) {
+		return
+	}
+	b, err := DecodeBody(r)
+	if err != nil {
+		e.fail(w, r, f, nil, err)
+		return
+	}
+	if err := e.checkSubmitOrigin(r, f, b); err != nil {
+		e.fail(w, r, f, b, err)
 		return
 	}
 	var i *identity.Identity

@@ -117,8 +117,10 @@ func (m *Manager) SetCookie(w http.ResponseWriter, s *Session) {
 		HttpOnly: true, Secure: m.cfg.Cookie.Secure, SameSite: m.cfg.Cookie.SameSite,
 	}
 	if m.cfg.Cookie.Persistent {
-		c.MaxAge = int(time.Until(s.ExpiresAt).Seconds())
-		c.Expires = s.ExpiresAt
+		// Kratos gives the cookie the full session lifespan from now (so a
+		// fresh session's cookie says Max-Age=86400, not 86399).
+		c.MaxAge = int(m.cfg.Lifespan.Seconds())
+		c.Expires = time.Now().Add(m.cfg.Lifespan)
 	}
 	http.SetCookie(w, c)
 }

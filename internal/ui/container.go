@@ -116,12 +116,14 @@ func (c *Container) SetValue(name string, v any) {
 	}
 }
 
-// ClearSecrets empties inputs that must never be echoed back to a client.
+// ClearSecrets removes the values of inputs that must never be echoed back
+// to a client. The value is dropped, not set to "", so the re-rendered node
+// has no "value" key, as Kratos' node reset leaves it.
 func (c *Container) ClearSecrets(names ...string) {
 	for _, name := range names {
 		for k := range c.Nodes {
 			if in := c.Nodes[k].Input(); in != nil && in.Name == name && in.Type != InputSubmit && in.Type != InputHidden {
-				in.Value = ""
+				in.Value = nil
 			}
 		}
 	}

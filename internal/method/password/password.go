@@ -103,17 +103,14 @@ func invalidCredentials() error { return flow.NewFormError("", ui.ErrInvalidCred
 
 // Login checks identifier and password.
 func (m *Method) Login(ctx context.Context, r *http.Request, f *flow.Flow, b *flow.Body, sess *session.Session) (*identity.Identity, error) {
+	if err := checkLoginFields(b); err != nil {
+		return nil, err
+	}
 	identifier := b.String("identifier")
 	if identifier == "" {
 		identifier = b.String("password_identifier")
 	}
 	password := b.String("password")
-	if strings.TrimSpace(identifier) == "" {
-		return nil, flow.NewFormError("identifier", ui.ErrMissingProperty("identifier"))
-	}
-	if password == "" {
-		return nil, flow.NewFormError("password", ui.ErrMissingProperty("password"))
-	}
 	identifier = strings.ToLower(strings.TrimSpace(identifier))
 
 	i, c, err := m.store.FindByCredentialsIdentifier(ctx, identity.CredentialsPassword, identifier)
@@ -139,6 +136,35 @@ func (m *Method) Login(ctx context.Context, r *http.Request, f *flow.Flow, b *fl
 		m.rehash(ctx, i.ID, password)
 	}
 	return i, nil
+}
+
+// checkLoginFields checks a login submission the way Kratos' login payload
+// schema does, reporting every field at once: a field that is absent is
+// missing (4000002), one that is sent empty fails the minimum length of one
+// character (4000001). The identifier may come as the legacy
+// password_identifier instead.
+func checkLoginFields(b *flow.Body) error {
+	fe := &flow.FormError{}
+	add := func(field string, t ui.Text) { fe.Items = append(fe.Items, flow.FormErrorItem{Field: field, Text: t}) }
+	tooShort := ui.ErrValidation("length must be >= 1, but got 0")
+	switch {
+	case b.Has("identifier"):
+		if b.String("identifier") == "" {
+			add("identifier", tooShort)
+		}
+	case b.String("password_identifier") == "":
+		add("identifier", ui.ErrMissingProperty("identifier"))
+	}
+	switch {
+	case !b.Has("password"):
+		add("password", ui.ErrMissingProperty("password"))
+	case b.String("password") == "":
+		add("password", tooShort)
+	}
+	if len(fe.Items) > 0 {
+		return fe
+	}
+	return nil
 }
 
 // rehash moves a password hash made with another algorithm or cost (an
@@ -175,21 +201,20 @@ func (m *Method) Register(ctx context.Context, r *http.Request, f *flow.Flow, b 
 		return nil, err
 	}
 	password := b.String("password")
+	if password == "" {
+		// Kratos looks at the password before it validates the traits, so
+		// this is the only message of such a submission.
+		return nil, flow.NewFormError("password", ui.ErrMissingProperty("password"))
+	}
 	i := &identity.Identity{ID: uuid.New(), SchemaID: sc.ID, Traits: traits, State: identity.StateActive}
 	ex, err := m.identities.Prepare(i)
 	if err != nil {
-		if password == "" {
-			return nil, withMissingPassword(err)
-		}
 		return nil, err
-	}
-	if password == "" {
-		return nil, flow.NewFormError("password", ui.ErrMissingProperty("password"))
 	}
 	if len(ex.PasswordIdentifiers) == 0 {
 		return nil, flow.NewFormError("", ui.ErrNoIdentifier())
 	}
-	hashed, err := m.newHash(ctx, ex.PasswordIdentifiers[0], password)
+	hashed, err := m.newHash(ctx, ex.PasswordIdentifiers, password)
 	if err != nil {
 		return nil, err
 	}
@@ -201,26 +226,21 @@ func (m *Method) Register(ctx context.Context, r *http.Request, f *flow.Flow, b 
 	return i, nil
 }
 
-// withMissingPassword adds "password is missing" to a traits validation
-// error, so one submission reports every problem.
-func withMissingPassword(err error) error {
-	fe := &flow.FormError{}
-	items, ok := flow.FormItems(err)
-	if !ok {
-		return err
+// newHash checks a new password against the policy and hashes it. The
+// password must not resemble any of the identity's identifiers (an identity
+// without identifiers is checked against "").
+func (m *Method) newHash(ctx context.Context, identifiers []string, password string) ([]byte, error) {
+	if len(identifiers) == 0 {
+		identifiers = []string{""}
 	}
-	fe.Items = append(items, flow.FormErrorItem{Field: "password", Text: ui.ErrMissingProperty("password")})
-	return fe
-}
-
-// newHash checks a new password against the policy and hashes it.
-func (m *Method) newHash(ctx context.Context, identifier, password string) ([]byte, error) {
-	if err := m.policy.Validate(ctx, identifier, password); err != nil {
-		var pe *passwordpolicy.PolicyError
-		if errors.As(err, &pe) {
-			return nil, flow.NewFormError("password", ui.ErrPasswordPolicy(pe.Reason))
+	for _, identifier := range identifiers {
+		if err := m.policy.Validate(ctx, identifier, password); err != nil {
+			var pe *passwordpolicy.PolicyError
+			if errors.As(err, &pe) {
+				return nil, flow.NewFormError("password", ui.ErrPasswordPolicy(pe.Reason))
+			}
+			return nil, err
 		}
-		return nil, err
 	}
 	h, err := m.hasher.Generate(ctx, []byte(password))
 	if errors.Is(err, hash.ErrPasswordTooLong) {
@@ -246,11 +266,7 @@ func (m *Method) Settings(ctx context.Context, r *http.Request, f *flow.Flow, b 
 		return flow.ErrPrivilegeRequired
 	}
 	i := req.Identity
-	identifier := ""
-	if c, ok := i.Credentials[identity.CredentialsPassword]; ok && len(c.Identifiers) > 0 {
-		identifier = c.Identifiers[0]
-	}
-	hashed, err := m.newHash(ctx, identifier, password)
+	hashed, err := m.newHash(ctx, i.Credentials[identity.CredentialsPassword].Identifiers, password)
 	if err != nil {
 		return err
 	}

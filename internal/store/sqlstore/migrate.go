@@ -216,7 +216,9 @@ func (s *Store) lockMigrations(ctx context.Context, conn *sql.Conn) (func(), err
 		if !got.Valid || got.Int64 != 1 {
 			return nil, fmt.Errorf("taking the migration lock: timed out waiting for another migration")
 		}
-		return func() { _, _ = conn.ExecContext(context.Background(), "SELECT RELEASE_LOCK(CONCAT('hoplite_migrations:', DATABASE()))") }, nil
+		return func() {
+			_, _ = conn.ExecContext(context.Background(), "SELECT RELEASE_LOCK(CONCAT('hoplite_migrations:', DATABASE()))")
+		}, nil
 	default:
 		return func() {}, nil
 	}

@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"encoding/json"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -99,13 +98,11 @@ func (s *Store) ListSessions(ctx context.Context, identityID uuid.UUID, f sessio
 	query := "SELECT " + sessionCols + " FROM sessions s WHERE s.identity_id = ?"
 	args := []any{identityID}
 	if f.Active != nil {
-		if *f.Active {
-			query += " AND s.active = ? AND s.expires_at > ?"
-			args = append(args, true, time.Now().UTC())
-		} else {
-			query += " AND (s.active = ? OR s.expires_at <= ?)"
-			args = append(args, false, time.Now().UTC())
-		}
+		// The filter is on the active flag alone, as in Kratos: a session
+		// that expired without being revoked is still listed as active
+		// (and serialized with "active": true).
+		query += " AND s.active = ?"
+		args = append(args, *f.Active)
 	}
 	if f.Except != uuid.Nil {
 		query += " AND s.id <> ?"
@@ -160,10 +157,11 @@ func (s *Store) RevokeSession(ctx context.Context, identityID, sessionID uuid.UU
 	return nil
 }
 
-// RevokeSessionsExcept deactivates every active session of the identity but
-// keep, returning how many were active.
+// RevokeSessionsExcept deactivates every session of the identity but keep.
+// The count it returns covers all those sessions, revoked before or not:
+// that is the count Kratos answers DELETE /sessions with.
 func (s *Store) RevokeSessionsExcept(ctx context.Context, identityID, keep uuid.UUID) (int, error) {
-	res, err := s.db.ExecContext(ctx, s.q("UPDATE sessions SET active = ?, updated_at = ? WHERE identity_id = ? AND id <> ? AND active = ?"), false, identity.Now(), identityID, keep, true)
+	res, err := s.db.ExecContext(ctx, s.q("UPDATE sessions SET active = ?, updated_at = ? WHERE identity_id = ? AND id <> ?"), false, identity.Now(), identityID, keep)
 	if err != nil {
 		return 0, s.mapErr(err)
 	}
