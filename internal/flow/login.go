@@ -184,6 +184,9 @@ func (e *Engine) finishLogin(w http.ResponseWriter, r *http.Request, f *Flow, b 
 	refreshing := current != nil && current.IdentityID == i.ID && (f.Refresh || f.RequestedAAL == identity.AAL2)
 	if refreshing {
 		s = current
+		// Only the token's hash is stored; the caller proved the session with
+		// the token it sent, which stays valid (and is re-issued below).
+		s.Token, _ = e.Sessions.TokenFromRequest(r)
 	} else {
 		s = e.Sessions.New(i, meth)
 	}
@@ -217,22 +220,17 @@ func (e *Engine) finishLogin(w http.ResponseWriter, r *http.Request, f *Flow, b 
 
 	if f.Type == TypeAPI {
 		out := map[string]any{"session": s, "session_token": s.Token}
-		if refreshing {
-			// Only the token's hash is stored; the caller proved the session
-			// with the token it sent, which stays valid.
-			out["session_token"], _ = e.Sessions.TokenFromRequest(r)
-		}
 		if !aalMet {
 			s.Identity = nil
 		}
 		httpx.WriteJSON(w, http.StatusOK, out)
 		return
 	}
-	if !refreshing {
-		e.Sessions.SetCookie(w, s)
-		if current == nil || current.IdentityID != i.ID {
-			e.CSRF.Regenerate(w)
-		}
+	// A refreshed session is re-issued too: its cookie lives as long as the
+	// session's new expiry.
+	e.Sessions.SetCookie(w, s)
+	if current == nil || current.IdentityID != i.ID {
+		e.CSRF.Regenerate(w)
 	}
 	if httpx.IsJSONRequest(r) {
 		if !aalMet {
