@@ -44,6 +44,7 @@ type Store struct {
 	InMemory bool
 
 	rebound sync.Map // query text with "?" → dialect text (PostgreSQL only)
+	stmts   sync.Map // dialect query text → *sql.Stmt, for the hot paths
 }
 
 // ParsedDSN is a DSN translated for its database/sql driver.
@@ -243,8 +244,15 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	return s, nil
 }
 
-// Close closes the connection pool.
-func (s *Store) Close() error { return s.db.Close() }
+// Close closes the prepared statements and the connection pool.
+func (s *Store) Close() error {
+	s.stmts.Range(func(k, v any) bool {
+		_ = v.(*sql.Stmt).Close()
+		s.stmts.Delete(k)
+		return true
+	})
+	return s.db.Close()
+}
 
 // Dialect reports the database dialect.
 func (s *Store) Dialect() Dialect { return s.dialect }
@@ -276,6 +284,54 @@ func (s *Store) q(query string) string {
 	out := b.String()
 	s.rebound.Store(query, out)
 	return out
+}
+
+// prepared returns a prepared statement for a fixed query (never for
+// queries built with a variable number of placeholders: the cache is not
+// bounded). SQLite compiles a statement on every unprepared query, which for
+// the session lookup join costs more than running it; database/sql keeps one
+// prepared copy per connection.
+func (s *Store) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	q := s.q(query)
+	if v, ok := s.stmts.Load(q); ok {
+		return v.(*sql.Stmt), nil
+	}
+	st, err := s.db.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, s.mapErr(err)
+	}
+	if v, loaded := s.stmts.LoadOrStore(q, st); loaded {
+		_ = st.Close()
+		return v.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+// stmtQuerier runs queries on prepared statements, for hot read paths.
+type stmtQuerier struct{ s *Store }
+
+func (p stmtQuerier) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := p.s.prepared(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+func (p stmtQuerier) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := p.s.prepared(ctx, query)
+	if err != nil {
+		return p.s.db.QueryRowContext(ctx, p.s.q(query), args...)
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+func (p stmtQuerier) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := p.s.prepared(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
 }
 
 // querier is what both *sql.DB and *sql.Tx offer.

@@ -226,7 +226,7 @@ func nullTime(t *time.Time) any {
 // GetIdentity loads an identity with its addresses and, when withCredentials
 // is set, its credentials (configs included).
 func (s *Store) GetIdentity(ctx context.Context, id uuid.UUID, withCredentials bool) (*identity.Identity, error) {
-	i, err := s.queryIdentity(ctx, s.db, "SELECT "+identityCols+", "+addressJoinCols+" FROM identities i"+addressJoins+" WHERE i.id = ?", id)
+	i, err := s.queryIdentity(ctx, stmtQuerier{s}, "SELECT "+identityCols+", "+addressJoinCols+" FROM identities i"+addressJoins+" WHERE i.id = ?", id)
 	if err != nil {
 		return nil, err
 	}
@@ -431,7 +431,7 @@ func (s *Store) FindByCredentialsIdentifier(ctx context.Context, t identity.Cred
 	var c identity.Credentials
 	var cfg string
 	extra := []any{&c.ID, &cfg, &c.Version, &c.CreatedAt, &c.UpdatedAt}
-	i, err := s.queryIdentityExtra(ctx, s.db, "SELECT "+identityCols+", "+addressJoinCols+", c.id, c.config, c.version, c.created_at, c.updated_at"+
+	i, err := s.queryIdentityExtra(ctx, stmtQuerier{s}, "SELECT "+identityCols+", "+addressJoinCols+", c.id, c.config, c.version, c.created_at, c.updated_at"+
 		" FROM identity_credential_identifiers ci JOIN identity_credentials c ON c.id = ci.credential_id JOIN identities i ON i.id = c.identity_id"+addressJoins+
 		" WHERE ci.type = ? AND ci.identifier = ?", extra, string(t), identifier)
 	if err != nil {

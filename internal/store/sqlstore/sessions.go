@@ -66,7 +66,7 @@ func (s *Store) SessionByLogoutTokenHash(ctx context.Context, logoutTokenHash st
 
 func (s *Store) sessionBy(ctx context.Context, column, value string) (*session.Session, error) {
 	var row sessionRow
-	i, err := s.queryIdentityExtra(ctx, s.db, "SELECT "+identityCols+", "+addressJoinCols+", "+sessionCols+
+	i, err := s.queryIdentityExtra(ctx, stmtQuerier{s}, "SELECT "+identityCols+", "+addressJoinCols+", "+sessionCols+
 		" FROM sessions s JOIN identities i ON i.id = s.identity_id"+addressJoins+" WHERE "+column+" = ?", row.dest(), value)
 	if err != nil {
 		return nil, err
