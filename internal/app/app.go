@@ -167,6 +167,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		},
 		WhoamiRequiredAAL: cfg.Session.Whoami.RequiredAAL,
 		PublicURL:         publicURL.String(),
+		CacheMaxAge:       cfg.Session.Cache.MaxAge,
 	}, identities.Expose)
 	csrfManager := csrf.New(publicURL.String(), csrf.CookieSettings{
 		Domain: cfg.Cookies.Domain, Path: cfg.Cookies.Path, SameSite: cfg.CSRFCookieSameSite(), Secure: cfg.CookieSecure(),

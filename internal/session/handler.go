@@ -135,7 +135,7 @@ func (h *Handler) RevokeOne(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, httpx.BadRequest("You tried to revoke the session you are using; use the logout endpoints to end it."))
 		return
 	}
-	if err := h.m.store.RevokeSession(r.Context(), s.IdentityID, id); err != nil && !identity.IsNotFound(err) {
+	if err := h.m.RevokeByID(r.Context(), s.IdentityID, id); err != nil && !identity.IsNotFound(err) {
 		httpx.WriteError(w, r, err)
 		return
 	}
@@ -185,7 +185,7 @@ func (h *Handler) AdminDelete(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, httpx.BadRequest(fmt.Sprintf("%q is not a valid identity id (a UUID was expected).", r.PathValue("id"))))
 		return
 	}
-	n, err := h.m.store.DeleteSessionsOfIdentity(r.Context(), id)
+	n, err := h.m.DeleteAll(r.Context(), id)
 	if err != nil {
 		httpx.WriteError(w, r, err)
 		return

@@ -34,6 +34,9 @@ type Config struct {
 	WhoamiRequiredAAL string
 	// PublicURL is used for redirect_browser_to in AAL errors.
 	PublicURL string
+	// CacheMaxAge is session.cache.max_age: how long a checked session may
+	// be served from memory (0, the default, disables the cache).
+	CacheMaxAge time.Duration
 }
 
 // Manager issues and checks sessions.
@@ -41,6 +44,7 @@ type Manager struct {
 	store     Store
 	hasher    *TokenHasher
 	logoutKey *TokenHasher
+	cache     *cache
 	cfg       Config
 	expose    func(*identity.Identity) *identity.Identity
 }
@@ -52,6 +56,7 @@ func NewManager(st Store, secrets []string, cfg Config, expose func(*identity.Id
 		store: st, cfg: cfg, expose: expose,
 		hasher:    NewTokenHasher("session-token", secrets),
 		logoutKey: NewTokenHasher("logout-token", secrets),
+		cache:     newCache(cfg.CacheMaxAge, 100_000),
 	}
 }
 
@@ -107,6 +112,7 @@ func (m *Manager) Refresh(ctx context.Context, s *Session, meth AuthenticationMe
 	s.AAL = s.ComputeAAL()
 	s.AuthenticatedAt, s.IssuedAt, s.UpdatedAt = now, now, now
 	s.ExpiresAt = now.Add(m.cfg.Lifespan)
+	m.cache.forget(uuid.Nil, s.ID, uuid.Nil)
 	return m.store.UpdateSession(ctx, s)
 }
 
@@ -173,7 +179,18 @@ func (m *Manager) FromToken(ctx context.Context, token string) (*Session, error)
 	if token == "" || len(token) > 512 {
 		return nil, ErrNoSession
 	}
-	for _, h := range m.hasher.Candidates(token) {
+	now := time.Now()
+	first := m.hasher.Hash(token)
+	if s, ok := m.cache.get(first, now); ok {
+		return s, nil
+	}
+	// The current secret's hash first; older secrets only on a miss (a
+	// rotation in progress).
+	for k := 0; k < m.hasher.Len(); k++ {
+		h := first
+		if k > 0 {
+			h = m.hasher.HashWith(k, token)
+		}
 		s, err := m.store.SessionByTokenHash(ctx, h)
 		if errors.Is(err, store.ErrNotFound) {
 			continue
@@ -181,10 +198,11 @@ func (m *Manager) FromToken(ctx context.Context, token string) (*Session, error)
 		if err != nil {
 			return nil, err
 		}
-		if !s.IsActive(time.Now()) {
+		if !s.IsActive(now) {
 			return nil, ErrNoSession
 		}
 		s.Identity = m.expose(s.Identity)
+		m.cache.put(first, s, now)
 		return s, nil
 	}
 	return nil, ErrNoSession
@@ -244,6 +262,7 @@ func (m *Manager) RevokeToken(ctx context.Context, token string) (found bool, er
 		return false, nil
 	}
 	for _, h := range m.hasher.Candidates(token) {
+		m.cache.forgetToken(h)
 		ok, err := m.store.RevokeSessionByTokenHash(ctx, h)
 		if err != nil || ok {
 			return ok, err
@@ -254,12 +273,25 @@ func (m *Manager) RevokeToken(ctx context.Context, token string) (found bool, er
 
 // Revoke deactivates one session of an identity.
 func (m *Manager) Revoke(ctx context.Context, s *Session) error {
-	return m.store.RevokeSession(ctx, s.IdentityID, s.ID)
+	return m.RevokeByID(ctx, s.IdentityID, s.ID)
+}
+
+// RevokeByID deactivates one session of an identity by id.
+func (m *Manager) RevokeByID(ctx context.Context, identityID, sessionID uuid.UUID) error {
+	m.cache.forget(uuid.Nil, sessionID, uuid.Nil)
+	return m.store.RevokeSession(ctx, identityID, sessionID)
 }
 
 // RevokeOthers deactivates every other session of the identity.
 func (m *Manager) RevokeOthers(ctx context.Context, identityID, keep uuid.UUID) (int, error) {
+	m.cache.forget(identityID, uuid.Nil, keep)
 	return m.store.RevokeSessionsExcept(ctx, identityID, keep)
+}
+
+// DeleteAll removes every session of the identity (admin).
+func (m *Manager) DeleteAll(ctx context.Context, identityID uuid.UUID) (int, error) {
+	m.cache.forget(identityID, uuid.Nil, uuid.Nil)
+	return m.store.DeleteSessionsOfIdentity(ctx, identityID)
 }
 
 // RequiredAAL resolves a required_aal setting for an identity:

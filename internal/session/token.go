@@ -72,6 +72,12 @@ func (h *TokenHasher) Candidates(token string) []string {
 	return out
 }
 
+// Len is the number of keys (secrets).
+func (h *TokenHasher) Len() int { return len(h.keys) }
+
+// HashWith hashes token under the k-th key.
+func (h *TokenHasher) HashWith(k int, token string) string { return h.hashWith(k, token) }
+
 func (h *TokenHasher) hashWith(k int, token string) string {
 	m := h.pools[k].Get().(hash.Hash)
 	m.Reset()
