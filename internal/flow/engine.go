@@ -203,6 +203,12 @@ func (e *Engine) writeNewFlow(w http.ResponseWriter, r *http.Request, f *Flow) {
 
 // initError answers a failed flow init.
 func (e *Engine) initError(w http.ResponseWriter, r *http.Request, t Type, err error) {
+	// A failed "before" web hook says which hook failed and how.
+	var pr interface{ PublicReason() string }
+	var he *httpx.Error
+	if !errors.As(err, &he) && errors.As(err, &pr) {
+		err = httpx.Internal(err).WithReason(pr.PublicReason())
+	}
 	if t == TypeAPI || httpx.WantsJSON(r) {
 		httpx.WriteError(w, r, err)
 		return

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/hoplite-id/hoplite/internal/identity"
 	"github.com/hoplite-id/hoplite/internal/session"
@@ -74,12 +75,19 @@ type VerificationMethod interface {
 	Method
 	PopulateVerification(r *http.Request, f *Flow) error
 	// Verify handles a submission (or a link's token), updating the flow.
-	Verify(ctx context.Context, r *http.Request, f *Flow, b *Body) error
+	// When a link proved control of an address of identity i, it calls
+	// verified(i) before it marks the address verified; an error from
+	// verified stops the verification and is returned.
+	Verify(ctx context.Context, r *http.Request, f *Flow, b *Body, verified VerifiedFunc) error
 	// SendVerification sends the verification message for one address of
 	// i, on the verification flow f made for it (after registration and
 	// after settings changes).
 	SendVerification(ctx context.Context, r *http.Request, f *Flow, i *identity.Identity, a *identity.VerifiableAddress) error
 }
+
+// VerifiedFunc runs the after-verification hooks for the identity whose
+// address a verification link proved.
+type VerifiedFunc func(ctx context.Context, i *identity.Identity) error
 
 // RecoveryLinkMethod creates recovery links for the admin API.
 type RecoveryLinkMethod interface {
@@ -95,6 +103,17 @@ type RetryError struct {
 }
 
 func (e *RetryError) Error() string { return "retry the flow: " + e.Text.Text }
+
+// ExpiredError makes the engine answer as it does for an expired flow: a
+// new flow of the same kind carrying the "expired" message for ExpiredAt
+// (a link whose token expired before its flow, for example).
+type ExpiredError struct {
+	ExpiredAt time.Time
+}
+
+func (e *ExpiredError) Error() string {
+	return "expired at " + e.ExpiredAt.UTC().Format(time.RFC3339)
+}
 
 // ErrNotResponsible is returned by methods that do not handle a submission
 // (the engine tries the next method).

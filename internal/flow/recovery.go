@@ -1,10 +1,13 @@
 package flow
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
 
+	"github.com/hoplite-id/hoplite/internal/config"
+	"github.com/hoplite-id/hoplite/internal/csrf"
 	"github.com/hoplite-id/hoplite/internal/httpx"
 	"github.com/hoplite-id/hoplite/internal/identity"
 	"github.com/hoplite-id/hoplite/internal/session"
@@ -89,12 +92,23 @@ func (e *Engine) NewAddressFlow(w http.ResponseWriter, r *http.Request, k Kind, 
 }
 
 // retryWithMessage answers a submission the flow cannot take any more (it
-// passed its challenge already, or is in an unknown state) with a new flow
-// carrying msg.
-func (e *Engine) retryWithMessage(w http.ResponseWriter, r *http.Request, old *Flow, msg ui.Text) {
-	f := e.newFlow(w, r, old.Kind, old.Type)
+// passed its challenge already, is in an unknown state, or a link's token
+// is invalid) with a new flow of type t carrying msg. A new browser flow
+// starts on a fresh anti-CSRF cookie, which it is bound to. API clients
+// and JSON requests are sent to the new flow's JSON document, browsers to
+// the UI.
+func (e *Engine) retryWithMessage(w http.ResponseWriter, r *http.Request, old *Flow, t Type, msg ui.Text) {
+	fr := r
+	if t == TypeBrowser {
+		// Built from a request without cookies, the flow issues a new
+		// anti-CSRF cookie and is bound to it.
+		fr = r.Clone(r.Context())
+		fr.Header = r.Header.Clone()
+		fr.Header.Del("Cookie")
+	}
+	f := e.newFlow(w, fr, old.Kind, t)
 	f.RequestURL = old.RequestURL
-	if err := e.populate(r, f, nil); err != nil {
+	if err := e.populate(fr, f, nil); err != nil {
 		e.fail(w, r, old, nil, err)
 		return
 	}
@@ -103,12 +117,11 @@ func (e *Engine) retryWithMessage(w http.ResponseWriter, r *http.Request, old *F
 		e.fail(w, r, old, nil, err)
 		return
 	}
-	if f.Type == TypeBrowser {
-		e.CSRF.Regenerate(w)
-		redirect(w, r, e.UIRedirectURL(f.Kind, f.ID), http.StatusSeeOther)
+	if t == TypeAPI || httpx.IsJSONRequest(r) {
+		redirect(w, r, e.PublicURL("/self-service/"+string(f.Kind)+"/flows", url.Values{"id": {f.ID.String()}}), http.StatusSeeOther)
 		return
 	}
-	redirect(w, r, e.PublicURL("/self-service/"+string(f.Kind)+"/flows", url.Values{"id": {f.ID.String()}}), http.StatusSeeOther)
+	redirect(w, r, e.UIRedirectURL(f.Kind, f.ID), http.StatusSeeOther)
 }
 
 // SubmitRecovery serves POST and GET /self-service/recovery?flow=[&token=].
@@ -140,30 +153,32 @@ func (e *Engine) submitAddressFlow(w http.ResponseWriter, r *http.Request, k Kin
 		return
 	}
 	// A link from an email carries its own secret (the token); it is opened
-	// by a plain navigation, so there is no form token to check.
+	// by a plain navigation, so there is no form token to check, and the
+	// token decides the outcome whatever state the flow is in (a used link
+	// is invalid, not "already completed").
 	byLink := r.Method == http.MethodGet && b.String("token") != ""
 	if !byLink {
 		if err := e.checkSubmitOrigin(r, f, b); err != nil {
 			e.fail(w, r, f, b, err)
 			return
 		}
-	}
-	switch f.State {
-	case StateChooseMethod, StateSentEmail:
-	case StatePassedChallenge:
-		if k == Recovery {
-			e.retryWithMessage(w, r, f, ui.ErrRecoveryRetrySuccess())
-		} else {
-			e.retryWithMessage(w, r, f, ui.ErrVerificationRetrySuccess())
+		switch f.State {
+		case StateChooseMethod, StateSentEmail:
+		case StatePassedChallenge:
+			if k == Recovery {
+				e.retryWithMessage(w, r, f, f.Type, ui.ErrRecoveryRetrySuccess())
+			} else {
+				e.retryWithMessage(w, r, f, f.Type, ui.ErrVerificationRetrySuccess())
+			}
+			return
+		default:
+			if k == Recovery {
+				e.retryWithMessage(w, r, f, f.Type, ui.ErrRecoveryStateFailure())
+			} else {
+				e.retryWithMessage(w, r, f, f.Type, ui.ErrVerificationStateFailure())
+			}
+			return
 		}
-		return
-	default:
-		if k == Recovery {
-			e.retryWithMessage(w, r, f, ui.ErrRecoveryStateFailure())
-		} else {
-			e.retryWithMessage(w, r, f, ui.ErrVerificationStateFailure())
-		}
-		return
 	}
 	method := b.Method()
 	if method == "" && byLink {
@@ -184,11 +199,34 @@ func (e *Engine) submitAddressFlow(w http.ResponseWriter, r *http.Request, k Kin
 			break
 		}
 	} else {
+		// Once a link proved the address, the flow has passed its challenge
+		// and is stored so; then the after-verification hooks run, and only
+		// then is the address marked verified (as in Kratos).
+		verified := func(ctx context.Context, i *identity.Identity) error {
+			if f.Type == TypeBrowser {
+				// The link may be opened in another browser than the one that
+				// asked for it (or, after registration, than the one that
+				// signed up): the flow now belongs to the browser that proved
+				// the address, so that its UI can show the result.
+				token := e.CSRF.EnsureToken(w, r)
+				f.CSRFTokenHash = csrf.Hash(token)
+				f.UI.SetCSRF(csrf.Mask(token))
+			}
+			f.Active = method
+			f.UpdatedAt = identity.Now()
+			if err := e.Store.UpdateFlow(ctx, f); err != nil {
+				return err
+			}
+			if e.Hooks == nil {
+				return nil
+			}
+			return e.Hooks.After(ctx, r, f, method, i, e.Config.AfterHooks(config.FlowVerification, method))
+		}
 		for _, m := range e.VerificationMethods {
 			if m.ID() != method {
 				continue
 			}
-			err = m.Verify(r.Context(), r, f, b)
+			err = m.Verify(r.Context(), r, f, b, verified)
 			if errors.Is(err, ErrNotResponsible) {
 				continue
 			}
@@ -200,9 +238,21 @@ func (e *Engine) submitAddressFlow(w http.ResponseWriter, r *http.Request, k Kin
 		e.fail(w, r, f, b, NewFormError("", ui.ErrNoStrategy(string(k))))
 		return
 	}
+	var expired *ExpiredError
+	if errors.As(err, &expired) {
+		old := *f
+		old.ExpiresAt = expired.ExpiredAt
+		e.replaceExpired(w, r, &old)
+		return
+	}
 	var retry *RetryError
 	if errors.As(err, &retry) {
-		e.retryWithMessage(w, r, f, retry.Text)
+		t := f.Type
+		if byLink {
+			// Links are opened in browsers, whatever flow they came from.
+			t = TypeBrowser
+		}
+		e.retryWithMessage(w, r, f, t, retry.Text)
 		return
 	}
 	if err != nil {
@@ -237,43 +287,39 @@ func (e *Engine) submitAddressFlow(w http.ResponseWriter, r *http.Request, k Kin
 }
 
 // finishRecovery signs the recovered identity in and opens a privileged
-// settings flow, where the user is asked to set a new password.
+// settings flow, where the user is asked to set a new password. As in
+// Kratos, the after-recovery hooks run once the session is issued and the
+// settings flow exists: a failing hook fails the request, but the session
+// stays.
 func (e *Engine) finishRecovery(w http.ResponseWriter, r *http.Request, f *Flow, b *Body, i *identity.Identity) {
 	ctx := r.Context()
 	if !i.IsActive() {
 		e.fail(w, r, f, b, httpx.Unauthorized("This account was disabled.").WithMessage("identity is disabled"))
 		return
 	}
-	s := e.Sessions.New(i, session.AuthenticationMethod{Method: session.MethodLinkRecovery})
-	hooks := e.Config.Selfservice.Flows.Recovery.After.Hooks
-	if err := e.runBuiltinHooks(r, f, i, s, "link", hooks); err != nil {
-		e.fail(w, r, f, b, err)
-		return
-	}
-	if e.Hooks != nil {
-		if err := e.Hooks.After(ctx, r, f, "link", i, hooks); err != nil {
-			e.fail(w, r, f, b, err)
-			return
-		}
-	}
-	if err := e.Sessions.Persist(ctx, s); err != nil {
-		e.fail(w, r, f, b, err)
-		return
-	}
+	// A recovery starts the browser on a fresh anti-CSRF cookie, which the
+	// recovery flow and the new settings flow are bound to.
+	token := e.CSRF.Regenerate(w)
 	f.State = StatePassedChallenge
 	f.IdentityID.UUID, f.IdentityID.Valid = i.ID, true
+	f.CSRFTokenHash = csrf.Hash(token)
+	f.UI.SetCSRF(csrf.Mask(token))
 	f.UpdatedAt = identity.Now()
 	if err := e.Store.UpdateFlow(ctx, f); err != nil {
 		e.fail(w, r, f, b, err)
 		return
 	}
+	s := e.Sessions.New(i, session.AuthenticationMethod{Method: session.MethodLinkRecovery})
+	if err := e.Sessions.Persist(ctx, s); err != nil {
+		e.fail(w, r, f, b, err)
+		return
+	}
 	e.Sessions.SetCookie(w, s)
-	// A recovery starts the browser on a fresh anti-CSRF cookie: building
-	// the settings flow from a request without cookies issues one and binds
-	// the flow to it.
+	// The settings flow is built from the request as the browser will send
+	// it from now on: with the new anti-CSRF cookie.
 	sr := r.Clone(ctx)
 	sr.Header = r.Header.Clone()
-	sr.Header.Del("Cookie")
+	sr.Header.Set("Cookie", (&http.Cookie{Name: e.CSRF.CookieName(), Value: token}).String())
 	sf := e.newFlow(w, sr, Settings, TypeBrowser)
 	sf.RequestURL = f.RequestURL
 	sf.IdentityID.UUID, sf.IdentityID.Valid = i.ID, true
@@ -286,6 +332,17 @@ func (e *Engine) finishRecovery(w http.ResponseWriter, r *http.Request, f *Flow,
 	if err := e.Store.CreateFlow(ctx, sf); err != nil {
 		e.fail(w, r, f, b, err)
 		return
+	}
+	hooks := e.Config.Selfservice.Flows.Recovery.After.Hooks
+	if err := e.runBuiltinHooks(r, f, i, s, "link", hooks); err != nil {
+		e.fail(w, r, f, b, err)
+		return
+	}
+	if e.Hooks != nil {
+		if err := e.Hooks.After(ctx, r, f, "link", i, hooks); err != nil {
+			e.fail(w, r, f, b, err)
+			return
+		}
 	}
 	redirect(w, r, e.UIRedirectURL(Settings, sf.ID), http.StatusSeeOther)
 }

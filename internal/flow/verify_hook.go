@@ -57,7 +57,13 @@ func (e *Engine) sendVerification(ctx context.Context, r *http.Request, i *ident
 		if a.Status != identity.AddressStatusPending {
 			continue
 		}
-		f, err := e.flowFor(r, Verification, TypeBrowser, 0)
+		// The verification flow has the type of the flow that triggered it:
+		// a native app that signed up shows it without a browser's cookies.
+		t := TypeBrowser
+		if trigger != nil && trigger.Type == TypeAPI {
+			t = TypeAPI
+		}
+		f, err := e.flowFor(r, Verification, t, 0)
 		if err == nil {
 			// The verification flow returns where the triggering flow was
 			// asked to go after verification.

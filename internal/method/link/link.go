@@ -41,14 +41,14 @@ type Token struct {
 	IssuedAt   time.Time
 }
 
-// ErrTokenInvalid means the token is unknown, used or expired.
-var ErrTokenInvalid = errors.New("link token is unknown, used or expired")
+// ErrTokenInvalid means the token is unknown or was used already.
+var ErrTokenInvalid = errors.New("link token is unknown or used")
 
 // Store is the storage the link method needs.
 type Store interface {
 	CreateToken(ctx context.Context, t *Token) error
 	// UseToken marks the unused token with this hash and kind as used and
-	// returns it; ErrTokenInvalid when there is none or it expired.
+	// returns it, expired or not; ErrTokenInvalid when there is none.
 	UseToken(ctx context.Context, kind, hash string, now time.Time) (*Token, error)
 	FindRecoveryAddress(ctx context.Context, via, value string) (*identity.RecoveryAddress, error)
 	FindVerifiableAddress(ctx context.Context, via, value string) (*identity.VerifiableAddress, error)
@@ -139,13 +139,23 @@ func (m *Method) useToken(ctx context.Context, kind, plain string) (*Token, erro
 		return nil, ErrTokenInvalid
 	}
 	for _, h := range m.hasher.Candidates(plain) {
-		t, err := m.store.UseToken(ctx, kind, h, time.Now())
+		t, err := m.store.UseToken(ctx, kind, h, identity.Now())
 		if errors.Is(err, ErrTokenInvalid) {
 			continue
 		}
 		return t, err
 	}
 	return nil, ErrTokenInvalid
+}
+
+// expired reports a token used after its expiry: the flow answers as for an
+// expired flow (a new flow with the "expired" message), not as for an
+// unknown link.
+func expired(t *Token) error {
+	if time.Now().Before(t.ExpiresAt) {
+		return nil
+	}
+	return &flow.ExpiredError{ExpiredAt: t.ExpiresAt}
 }
 
 // submittedEmail reads and checks the email field.
@@ -222,6 +232,9 @@ func (m *Method) recoverWithToken(ctx context.Context, f *flow.Flow, plain strin
 	if err != nil {
 		return nil, err
 	}
+	if err := expired(t); err != nil {
+		return nil, err
+	}
 	i, err := m.identities.Get(ctx, t.IdentityID.UUID, false)
 	if identity.IsNotFound(err) {
 		return nil, &flow.RetryError{Text: ui.ErrRecoveryTokenInvalid()}
@@ -268,9 +281,9 @@ func (m *Method) CreateRecoveryLink(ctx context.Context, f *flow.Flow, i *identi
 
 // Verify sends a verification link (POST with email) or consumes one (GET
 // with token).
-func (m *Method) Verify(ctx context.Context, r *http.Request, f *flow.Flow, b *flow.Body) error {
+func (m *Method) Verify(ctx context.Context, r *http.Request, f *flow.Flow, b *flow.Body, verified flow.VerifiedFunc) error {
 	if token := b.String("token"); token != "" && r.Method == http.MethodGet {
-		return m.verifyWithToken(ctx, f, token)
+		return m.verifyWithToken(ctx, f, token, verified)
 	}
 	email, err := submittedEmail(b)
 	if err != nil {
@@ -319,12 +332,15 @@ func (m *Method) sendVerification(ctx context.Context, f *flow.Flow, i *identity
 	return nil
 }
 
-func (m *Method) verifyWithToken(ctx context.Context, f *flow.Flow, plain string) error {
+func (m *Method) verifyWithToken(ctx context.Context, f *flow.Flow, plain string, verified flow.VerifiedFunc) error {
 	t, err := m.useToken(ctx, KindVerification, plain)
 	if errors.Is(err, ErrTokenInvalid) || (err == nil && (!t.AddressID.Valid || !t.IdentityID.Valid)) {
 		return &flow.RetryError{Text: ui.ErrVerificationTokenInvalid()}
 	}
 	if err != nil {
+		return err
+	}
+	if err := expired(t); err != nil {
 		return err
 	}
 	i, err := m.identities.Get(ctx, t.IdentityID.UUID, false)
@@ -334,22 +350,25 @@ func (m *Method) verifyWithToken(ctx context.Context, f *flow.Flow, plain string
 	if err != nil {
 		return err
 	}
-	found := false
+	var addr *identity.VerifiableAddress
 	for k := range i.VerifiableAddresses {
-		a := &i.VerifiableAddresses[k]
-		if a.ID == t.AddressID.UUID {
-			found = true
-			if err := m.markVerified(ctx, a); err != nil {
-				return err
-			}
+		if i.VerifiableAddresses[k].ID == t.AddressID.UUID {
+			addr = &i.VerifiableAddresses[k]
 		}
 	}
-	if !found {
+	if addr == nil {
 		// The address changed since the link was sent.
 		return &flow.RetryError{Text: ui.ErrVerificationTokenInvalid()}
 	}
 	f.State = flow.StatePassedChallenge
 	f.UI.ResetMessages()
 	f.UI.AddMessage(ui.InfoVerificationSuccessful())
-	return nil
+	// The after-verification hooks see the identity before its address is
+	// marked verified; a failing hook leaves the address as it was.
+	if verified != nil {
+		if err := verified(ctx, i); err != nil {
+			return err
+		}
+	}
+	return m.markVerified(ctx, addr)
 }

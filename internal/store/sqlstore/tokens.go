@@ -20,7 +20,9 @@ func (s *Store) CreateToken(ctx context.Context, t *link.Token) error {
 }
 
 // UseToken consumes a token exactly once: the update only succeeds for an
-// unused, unexpired token, so two concurrent clicks cannot both use it.
+// unused token, so two concurrent clicks cannot both use it. An expired
+// token is consumed and returned too (as Kratos does), so that the caller
+// can tell an expired link from an unknown or used one.
 func (s *Store) UseToken(ctx context.Context, kind, hash string, now time.Time) (*link.Token, error) {
 	var t link.Token
 	err := s.tx(ctx, func(tx *sql.Tx) error {
@@ -32,10 +34,7 @@ func (s *Store) UseToken(ctx context.Context, kind, hash string, now time.Time) 
 		if err != nil {
 			return err
 		}
-		if !now.Before(t.ExpiresAt) {
-			return link.ErrTokenInvalid
-		}
-		res, err := tx.ExecContext(ctx, s.q(`UPDATE selfservice_tokens SET used = ?, used_at = ?, updated_at = ? WHERE id = ? AND used = ?`), true, identity.Now(), identity.Now(), t.ID, false)
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE selfservice_tokens SET used = ?, used_at = ?, updated_at = ? WHERE id = ? AND used = ?`), true, now.UTC(), identity.Now(), t.ID, false)
 		if err != nil {
 			return err
 		}
