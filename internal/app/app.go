@@ -212,7 +212,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 				base = u
 			}
 		}
-		lm := link.New(st, identities, mailer, cfg.Secrets.Default, link.Config{BaseURL: base, Lifespan: ln.Config.Lifespan})
+		// Link tokens are keyed with the cookie secrets, as Kratos keys them.
+		lm := link.New(st, identities, mailer, cfg.CookieSecrets(), link.Config{BaseURL: base, Lifespan: ln.Config.Lifespan})
 		engineDeps.RecoveryMethods = append(engineDeps.RecoveryMethods, lm)
 		engineDeps.VerificationMethods = append(engineDeps.VerificationMethods, lm)
 	}

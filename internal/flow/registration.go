@@ -155,13 +155,16 @@ func (e *Engine) finishRegistration(w http.ResponseWriter, r *http.Request, f *F
 			s = e.Sessions.New(i, session.AuthenticationMethod{Method: method})
 		}
 	}
+	// The verification mail goes out first, as Kratos' built-in
+	// verification hook runs before the configured ones: a failing web hook
+	// leaves an identity that can still verify its address.
+	e.sendVerification(ctx, r, i, f)
 	if e.Hooks != nil {
 		if err := e.Hooks.After(ctx, r, f, method, i, hooks); err != nil {
 			e.fail(w, r, f, b, err)
 			return
 		}
 	}
-	e.sendVerification(ctx, r, i, f)
 	if s != nil {
 		if err := e.Sessions.Persist(ctx, s); err != nil {
 			e.fail(w, r, f, b, err)

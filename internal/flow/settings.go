@@ -149,7 +149,12 @@ func (e *Engine) SubmitSettings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !f.IdentityID.Valid || f.IdentityID.UUID != sess.IdentityID {
-		e.fail(w, r, f, nil, errIdentityMismatch(http.StatusBadRequest))
+		// Answered without the flow: it carries its owner's traits.
+		if isHTML(r, f) {
+			e.ForwardError(w, r, errIdentityMismatch(http.StatusBadRequest))
+		} else {
+			httpx.WriteError(w, r, errIdentityMismatch(http.StatusBadRequest))
+		}
 		return
 	}
 	if err := e.settingsAAL(sess); err != nil {
