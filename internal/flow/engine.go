@@ -201,6 +201,38 @@ func (e *Engine) writeNewFlow(w http.ResponseWriter, r *http.Request, f *Flow) {
 	httpx.WriteJSON(w, http.StatusOK, f)
 }
 
+// answerSignedIn answers an init request from someone signed in already:
+// browsers go on to the validated return_to (or the default return URL)
+// with code; API and JSON clients get err.
+func (e *Engine) answerSignedIn(w http.ResponseWriter, r *http.Request, t Type, err *httpx.Error, code int) {
+	if t == TypeBrowser && !httpx.WantsJSON(r) {
+		to, rerr := e.returnTo.Target(&Flow{RequestURL: requestURL(r)}, e.Config.Selfservice.DefaultBrowserReturnURL)
+		if rerr != nil {
+			e.initError(w, r, t, rerr)
+			return
+		}
+		redirect(w, r, to, code)
+		return
+	}
+	e.initError(w, r, t, err)
+}
+
+// storeNewFlow runs the "before" hooks of a new login or registration flow,
+// stores it and answers the init request.
+func (e *Engine) storeNewFlow(w http.ResponseWriter, r *http.Request, f *Flow) {
+	if e.Hooks != nil {
+		if err := e.Hooks.Before(r.Context(), r, f); err != nil {
+			e.initError(w, r, f.Type, err)
+			return
+		}
+	}
+	if err := e.Store.CreateFlow(r.Context(), f); err != nil {
+		e.initError(w, r, f.Type, err)
+		return
+	}
+	e.writeNewFlow(w, r, f)
+}
+
 // initError answers a failed flow init.
 func (e *Engine) initError(w http.ResponseWriter, r *http.Request, t Type, err error) {
 	// A failed "before" web hook says which hook failed and how.

@@ -1,7 +1,6 @@
 package flow
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -58,16 +57,7 @@ func (e *Engine) InitLogin(t Type) http.HandlerFunc {
 			return
 		}
 		if sess != nil && !refresh && (aal == identity.AAL1 || session.AALSatisfied(sess, aal)) {
-			if t == TypeBrowser && !httpx.WantsJSON(r) {
-				to, err := e.returnTo.Target(&Flow{RequestURL: requestURL(r)}, e.Config.Selfservice.DefaultBrowserReturnURL)
-				if err != nil {
-					e.initError(w, r, t, err)
-					return
-				}
-				redirect(w, r, to, http.StatusSeeOther)
-				return
-			}
-			e.initError(w, r, t, errSessionAlreadyAvailable(loginAlreadyReason))
+			e.answerSignedIn(w, r, t, errSessionAlreadyAvailable(loginAlreadyReason), http.StatusSeeOther)
 			return
 		}
 		f := e.newFlow(w, r, Login, t)
@@ -87,17 +77,7 @@ func (e *Engine) InitLogin(t Type) http.HandlerFunc {
 		if forSession != nil && aal == identity.AAL2 {
 			f.UI.AddMessage(ui.InfoLoginMFA())
 		}
-		if e.Hooks != nil {
-			if err := e.Hooks.Before(r.Context(), r, f); err != nil {
-				e.initError(w, r, t, err)
-				return
-			}
-		}
-		if err := e.Store.CreateFlow(r.Context(), f); err != nil {
-			e.initError(w, r, t, err)
-			return
-		}
-		e.writeNewFlow(w, r, f)
+		e.storeNewFlow(w, r, f)
 	}
 }
 
@@ -148,17 +128,10 @@ func (e *Engine) SubmitLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	var i *identity.Identity
 	var used string
-	for _, m := range e.LoginMethods {
-		if b.Method() != m.ID() {
-			continue
-		}
+	used, err = dispatch(e.LoginMethods, b.Method(), func(m LoginMethod) (err error) {
 		i, err = m.Login(r.Context(), r, f, b, methodSession)
-		if errors.Is(err, ErrNotResponsible) {
-			continue
-		}
-		used = m.ID()
-		break
-	}
+		return err
+	})
 	if used == "" {
 		e.fail(w, r, f, b, NewFormError("", ui.ErrNoStrategy(string(Login))))
 		return

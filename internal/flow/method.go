@@ -151,3 +151,20 @@ func (e *FormError) Error() string {
 func NewFormError(field string, t ui.Text) *FormError {
 	return &FormError{Items: []FormErrorItem{{Field: field, Text: t}}}
 }
+
+// dispatch hands a submission to the method it names. It returns the id of
+// the method that took it ("" when none did) and that method's error; a
+// method answering ErrNotResponsible passes it on to the next.
+func dispatch[M Method](methods []M, name string, call func(M) error) (string, error) {
+	for _, m := range methods {
+		if m.ID() != name {
+			continue
+		}
+		err := call(m)
+		if errors.Is(err, ErrNotResponsible) {
+			continue
+		}
+		return m.ID(), err
+	}
+	return "", nil
+}

@@ -59,16 +59,7 @@ func (e *Engine) initAddressFlow(k Kind, t Type) http.HandlerFunc {
 				return
 			}
 			if sess != nil {
-				if t == TypeBrowser && !httpx.WantsJSON(r) {
-					to, err := e.returnTo.Target(&Flow{RequestURL: requestURL(r)}, e.Config.Selfservice.DefaultBrowserReturnURL)
-					if err != nil {
-						e.initError(w, r, t, err)
-						return
-					}
-					redirect(w, r, to, http.StatusFound)
-					return
-				}
-				e.initError(w, r, t, httpx.BadRequest("A valid session was detected and thus recovery is not possible."))
+				e.answerSignedIn(w, r, t, httpx.BadRequest("A valid session was detected and thus recovery is not possible."), http.StatusFound)
 				return
 			}
 		}
@@ -187,17 +178,10 @@ func (e *Engine) submitAddressFlow(w http.ResponseWriter, r *http.Request, k Kin
 	var recovered *identity.Identity
 	used := ""
 	if k == Recovery {
-		for _, m := range e.RecoveryMethods {
-			if m.ID() != method {
-				continue
-			}
+		used, err = dispatch(e.RecoveryMethods, method, func(m RecoveryMethod) (err error) {
 			recovered, err = m.Recover(r.Context(), r, f, b)
-			if errors.Is(err, ErrNotResponsible) {
-				continue
-			}
-			used = m.ID()
-			break
-		}
+			return err
+		})
 	} else {
 		// Once a link proved the address, the flow has passed its challenge
 		// and is stored so; then the after-verification hooks run, and only
@@ -222,17 +206,9 @@ func (e *Engine) submitAddressFlow(w http.ResponseWriter, r *http.Request, k Kin
 			}
 			return e.Hooks.After(ctx, r, f, method, i, e.Config.AfterHooks(config.FlowVerification, method))
 		}
-		for _, m := range e.VerificationMethods {
-			if m.ID() != method {
-				continue
-			}
-			err = m.Verify(r.Context(), r, f, b, verified)
-			if errors.Is(err, ErrNotResponsible) {
-				continue
-			}
-			used = m.ID()
-			break
-		}
+		used, err = dispatch(e.VerificationMethods, method, func(m VerificationMethod) error {
+			return m.Verify(r.Context(), r, f, b, verified)
+		})
 	}
 	if used == "" {
 		e.fail(w, r, f, b, NewFormError("", ui.ErrNoStrategy(string(k))))

@@ -1,7 +1,6 @@
 package flow
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/hoplite-id/hoplite/internal/config"
@@ -35,16 +34,7 @@ func (e *Engine) InitRegistration(t Type) http.HandlerFunc {
 			return
 		}
 		if sess != nil {
-			if t == TypeBrowser && !httpx.WantsJSON(r) {
-				to, err := e.returnTo.Target(&Flow{RequestURL: requestURL(r)}, e.Config.Selfservice.DefaultBrowserReturnURL)
-				if err != nil {
-					e.initError(w, r, t, err)
-					return
-				}
-				redirect(w, r, to, http.StatusSeeOther)
-				return
-			}
-			e.initError(w, r, t, errSessionAlreadyAvailable(registrationAlreadyReason))
+			e.answerSignedIn(w, r, t, errSessionAlreadyAvailable(registrationAlreadyReason), http.StatusSeeOther)
 			return
 		}
 		f := e.newFlow(w, r, Registration, t)
@@ -52,17 +42,7 @@ func (e *Engine) InitRegistration(t Type) http.HandlerFunc {
 			e.initError(w, r, t, err)
 			return
 		}
-		if e.Hooks != nil {
-			if err := e.Hooks.Before(r.Context(), r, f); err != nil {
-				e.initError(w, r, t, err)
-				return
-			}
-		}
-		if err := e.Store.CreateFlow(r.Context(), f); err != nil {
-			e.initError(w, r, t, err)
-			return
-		}
-		e.writeNewFlow(w, r, f)
+		e.storeNewFlow(w, r, f)
 	}
 }
 
@@ -114,17 +94,10 @@ func (e *Engine) SubmitRegistration(w http.ResponseWriter, r *http.Request) {
 	}
 	var i *identity.Identity
 	var used string
-	for _, m := range e.RegistrationMethods {
-		if b.Method() != m.ID() {
-			continue
-		}
+	used, err = dispatch(e.RegistrationMethods, b.Method(), func(m RegistrationMethod) (err error) {
 		i, err = m.Register(r.Context(), r, f, b)
-		if errors.Is(err, ErrNotResponsible) {
-			continue
-		}
-		used = m.ID()
-		break
-	}
+		return err
+	})
 	if used == "" {
 		e.fail(w, r, f, b, NewFormError("", ui.ErrNoStrategy(string(Registration))))
 		return

@@ -196,17 +196,9 @@ func (e *Engine) SubmitSettings(w http.ResponseWriter, r *http.Request) {
 	sess.Identity = i
 	req := &SettingsRequest{Session: sess, Identity: i, Privileged: e.privileged(sess)}
 	var used string
-	for _, m := range e.SettingsMethods {
-		if b.Method() != m.ID() {
-			continue
-		}
-		err = m.Settings(r.Context(), r, f, b, req)
-		if errors.Is(err, ErrNotResponsible) {
-			continue
-		}
-		used = m.ID()
-		break
-	}
+	used, err = dispatch(e.SettingsMethods, b.Method(), func(m SettingsMethod) error {
+		return m.Settings(r.Context(), r, f, b, req)
+	})
 	if used == "" {
 		e.fail(w, r, f, b, NewFormError("", ui.ErrNoStrategy(string(Settings))))
 		return
