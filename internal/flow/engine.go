@@ -354,6 +354,22 @@ func (e *Engine) loadFlowForSubmit(w http.ResponseWriter, r *http.Request, k Kin
 	return nil
 }
 
+// readSubmission decodes a submission to f and applies the request checks
+// (anti-CSRF for browser flows, no browser traits for API flows). On
+// failure it answers and returns nil.
+func (e *Engine) readSubmission(w http.ResponseWriter, r *http.Request, f *Flow) *Body {
+	b, err := DecodeBody(r)
+	if err != nil {
+		e.fail(w, r, f, nil, err)
+		return nil
+	}
+	if err := e.checkSubmitOrigin(r, f, b); err != nil {
+		e.fail(w, r, f, b, err)
+		return nil
+	}
+	return b
+}
+
 // answerExpired answers a submission to an expired flow with its
 // replacement and reports whether it did.
 func (e *Engine) answerExpired(w http.ResponseWriter, r *http.Request, f *Flow) bool {

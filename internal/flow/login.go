@@ -113,13 +113,8 @@ func (e *Engine) SubmitLogin(w http.ResponseWriter, r *http.Request) {
 	if e.answerExpired(w, r, f) {
 		return
 	}
-	b, err := DecodeBody(r)
-	if err != nil {
-		e.fail(w, r, f, nil, err)
-		return
-	}
-	if err := e.checkSubmitOrigin(r, f, b); err != nil {
-		e.fail(w, r, f, b, err)
+	b := e.readSubmission(w, r, f)
+	if b == nil {
 		return
 	}
 	var methodSession *session.Session
@@ -127,8 +122,7 @@ func (e *Engine) SubmitLogin(w http.ResponseWriter, r *http.Request) {
 		methodSession = sess
 	}
 	var i *identity.Identity
-	var used string
-	used, err = dispatch(e.LoginMethods, b.Method(), func(m LoginMethod) (err error) {
+	used, err := dispatch(e.LoginMethods, b.Method(), func(m LoginMethod) (err error) {
 		i, err = m.Login(r.Context(), r, f, b, methodSession)
 		return err
 	})

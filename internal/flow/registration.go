@@ -83,18 +83,12 @@ func (e *Engine) SubmitRegistration(w http.ResponseWriter, r *http.Request) {
 	if e.answerExpired(w, r, f) {
 		return
 	}
-	b, err := DecodeBody(r)
-	if err != nil {
-		e.fail(w, r, f, nil, err)
-		return
-	}
-	if err := e.checkSubmitOrigin(r, f, b); err != nil {
-		e.fail(w, r, f, b, err)
+	b := e.readSubmission(w, r, f)
+	if b == nil {
 		return
 	}
 	var i *identity.Identity
-	var used string
-	used, err = dispatch(e.RegistrationMethods, b.Method(), func(m RegistrationMethod) (err error) {
+	used, err := dispatch(e.RegistrationMethods, b.Method(), func(m RegistrationMethod) (err error) {
 		i, err = m.Register(r.Context(), r, f, b)
 		return err
 	})

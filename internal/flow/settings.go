@@ -178,12 +178,7 @@ func (e *Engine) SubmitSettings(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if !resuming {
-		if b, err = DecodeBody(r); err != nil {
-			e.fail(w, r, f, nil, err)
-			return
-		}
-		if err := e.checkSubmitOrigin(r, f, b); err != nil {
-			e.fail(w, r, f, b, err)
+		if b = e.readSubmission(w, r, f); b == nil {
 			return
 		}
 	}
