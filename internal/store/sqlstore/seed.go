@@ -1,0 +1,346 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/google/uuid"
+
+	"github.com/hoplite-id/hoplite/internal/identity"
+	"github.com/hoplite-id/hoplite/internal/session"
+)
+
+// Bulk seeding for load tests and benchmarks (cmd/hoplite-bench).
+//
+// The rows are exactly those CreateIdentity and CreateSession write (same
+// columns, same Go values bound through the same driver), but many rows go
+// into one multi-row INSERT and many statements into one transaction, so a
+// hundred thousand identities take seconds instead of minutes. Nothing here
+// validates: callers pass identities as identity.Service.Prepare leaves
+// them and sessions as session.Manager.Persist hands them to the store.
+
+// SeedOptions tune bulk seeding. Zero values pick defaults.
+type SeedOptions struct {
+	// TxRows is how many identities (or sessions) one transaction carries.
+	// Default 10000.
+	TxRows int
+	// Workers is how many transactions run at once. SQLite has one writer,
+	// so it always uses 1; the default elsewhere is 4.
+	Workers int
+}
+
+func (o SeedOptions) withDefaults(d Dialect) SeedOptions {
+	if o.TxRows <= 0 {
+		o.TxRows = 10000
+	}
+	if o.Workers <= 0 {
+		o.Workers = 4
+	}
+	if d == SQLite {
+		o.Workers = 1
+	}
+	return o
+}
+
+// SeedStatementParams is the most placeholders one seeding statement
+// carries, under the dialect's limit: SQLite's is 32766
+// (SQLITE_MAX_VARIABLE_NUMBER), PostgreSQL's and MySQL's 65535.
+func (s *Store) SeedStatementParams() int {
+	if s.dialect == SQLite {
+		return 32000
+	}
+	return 65000
+}
+
+// SeedIdentities inserts identities with their credentials, credential
+// identifiers and verifiable and recovery addresses. Credentials without an
+// id get one (as CreateIdentity does). A taken id, identifier or address
+// fails the whole batch it is in with store.ErrConflict.
+func (s *Store) SeedIdentities(ctx context.Context, ids []*identity.Identity, opts SeedOptions) error {
+	opts = opts.withDefaults(s.dialect)
+	return s.seedParallel(ctx, len(ids), opts, func(tx *sql.Tx, from, to int) error {
+		return s.seedIdentityBatch(ctx, tx, ids[from:to])
+	})
+}
+
+// SeedSessions inserts sessions by their token hashes (TokenHash and
+// LogoutTokenHash must be set, as Manager.Persist sets them). Their
+// identities must exist.
+func (s *Store) SeedSessions(ctx context.Context, sessions []*session.Session, opts SeedOptions) error {
+	opts = opts.withDefaults(s.dialect)
+	return s.seedParallel(ctx, len(sessions), opts, func(tx *sql.Tx, from, to int) error {
+		batch := sessions[from:to]
+		return s.insertRows(ctx, tx, "sessions",
+			[]string{"id", "identity_id", "token_hash", "logout_token_hash", "active", "aal", "authentication_methods", "issued_at", "expires_at", "authenticated_at", "created_at", "updated_at"},
+			len(batch), func(k int, a []any) []any {
+				x := batch[k]
+				return append(a, x.ID, x.IdentityID, x.TokenHash, x.LogoutTokenHash, x.Active, x.AAL, methodsJSON(x),
+					x.IssuedAt, x.ExpiresAt, x.AuthenticatedAt, x.CreatedAt, x.UpdatedAt)
+			})
+	})
+}
+
+// FinishSeeding leaves the database as a long-running one would be after
+// such an insert: PostgreSQL and MySQL get fresh planner statistics (which
+// autovacuum or InnoDB would gather on their own shortly), SQLite folds its
+// write-ahead log back into the database file.
+func (s *Store) FinishSeeding(ctx context.Context) error {
+	var stmts []string
+	switch s.dialect {
+	case Postgres:
+		stmts = []string{"ANALYZE"}
+	case MySQL:
+		stmts = []string{"ANALYZE TABLE identities, identity_credentials, identity_credential_identifiers, identity_verifiable_addresses, identity_recovery_addresses, sessions"}
+	case SQLite:
+		stmts = []string{"PRAGMA wal_checkpoint(TRUNCATE)"}
+	}
+	for _, q := range stmts {
+		rows, err := s.db.QueryContext(ctx, q)
+		if err != nil {
+			return fmt.Errorf("%s: %w", q, err)
+		}
+		for rows.Next() {
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("%s: %w", q, err)
+		}
+	}
+	return nil
+}
+
+// seedSessionSettings are set on each seeding connection (and reset after):
+// bulk loading needs no per-commit durability (a crash means seeding again)
+// and wants SQLite's page cache large enough for the indexes.
+func (s *Store) seedSessionSettings() (set, reset []string) {
+	switch s.dialect {
+	case SQLite:
+		return []string{"PRAGMA synchronous = OFF", "PRAGMA cache_size = -262144"},
+			[]string{"PRAGMA synchronous = NORMAL", "PRAGMA cache_size = -2000"}
+	case Postgres:
+		return []string{"SET synchronous_commit = off"}, []string{"RESET synchronous_commit"}
+	}
+	return nil, nil
+}
+
+// seedParallel cuts n rows into transactions of opts.TxRows and runs them
+// on opts.Workers dedicated connections. The first error stops the rest.
+func (s *Store) seedParallel(ctx context.Context, n int, opts SeedOptions, batch func(tx *sql.Tx, from, to int) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	next := make(chan int)
+	go func() {
+		defer close(next)
+		for from := 0; from < n; from += opts.TxRows {
+			select {
+			case next <- from:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+	)
+	fail := func(err error) {
+		mu.Lock()
+		if firstErr == nil {
+			firstErr = err
+		}
+		mu.Unlock()
+		cancel()
+	}
+	set, reset := s.seedSessionSettings()
+	for w := 0; w < opts.Workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			conn, err := s.db.Conn(ctx)
+			if err != nil {
+				fail(s.mapErr(err))
+				return
+			}
+			defer conn.Close()
+			for _, q := range set {
+				if _, err := conn.ExecContext(ctx, q); err != nil {
+					fail(fmt.Errorf("%s: %w", q, err))
+					return
+				}
+			}
+			defer func() {
+				for _, q := range reset {
+					_, _ = conn.ExecContext(context.Background(), q)
+				}
+			}()
+			for from := range next {
+				to := min(from+opts.TxRows, n)
+				tx, err := conn.BeginTx(ctx, nil)
+				if err == nil {
+					if err = batch(tx, from, to); err == nil {
+						err = tx.Commit()
+					} else {
+						_ = tx.Rollback()
+					}
+				}
+				if err != nil {
+					fail(fmt.Errorf("rows %d-%d: %w", from, to-1, s.mapErr(err)))
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return firstErr
+}
+
+func (s *Store) seedIdentityBatch(ctx context.Context, tx *sql.Tx, ids []*identity.Identity) error {
+	type cred struct {
+		i *identity.Identity
+		c identity.Credentials
+	}
+	type ident struct {
+		cred  *cred
+		value string
+	}
+	var creds []*cred
+	var idents []ident
+	var vas []identity.VerifiableAddress
+	var ras []identity.RecoveryAddress
+	for _, i := range ids {
+		for _, t := range identity.AllCredentialsTypes {
+			c, ok := i.Credentials[t]
+			if !ok {
+				continue
+			}
+			if c.ID == uuid.Nil {
+				c.ID = uuid.New()
+				i.Credentials[t] = c
+			}
+			if c.Type == "" {
+				c.Type = t
+			}
+			cr := &cred{i: i, c: c}
+			creds = append(creds, cr)
+			for _, v := range c.Identifiers {
+				idents = append(idents, ident{cred: cr, value: v})
+			}
+		}
+		for _, a := range i.VerifiableAddresses {
+			a.IdentityID = i.ID
+			vas = append(vas, a)
+		}
+		for _, a := range i.RecoveryAddresses {
+			a.IdentityID = i.ID
+			ras = append(ras, a)
+		}
+	}
+
+	if err := s.insertRows(ctx, tx, "identities",
+		[]string{"id", "schema_id", "traits", "state", "state_changed_at", "available_aal", "metadata_public", "metadata_admin", "created_at", "updated_at"},
+		len(ids), func(k int, a []any) []any {
+			i := ids[k]
+			return append(a, i.ID, i.SchemaID, string(i.Traits), string(i.State), nullTime(i.StateChangedAt), i.AvailableAAL,
+				nullJSON(i.MetadataPublic), nullJSON(i.MetadataAdmin), i.CreatedAt, i.UpdatedAt)
+		}); err != nil {
+		return err
+	}
+	if err := s.insertRows(ctx, tx, "identity_credentials",
+		[]string{"id", "identity_id", "type", "config", "version", "created_at", "updated_at"},
+		len(creds), func(k int, a []any) []any {
+			c := creds[k]
+			cfg := c.c.Config
+			if len(cfg) == 0 {
+				cfg = json.RawMessage("{}")
+			}
+			return append(a, c.c.ID, c.i.ID, string(c.c.Type), string(cfg), c.c.Version, c.c.CreatedAt, c.c.UpdatedAt)
+		}); err != nil {
+		return err
+	}
+	if err := s.insertRows(ctx, tx, "identity_credential_identifiers",
+		[]string{"id", "identity_id", "credential_id", "type", "identifier", "created_at", "updated_at"},
+		len(idents), func(k int, a []any) []any {
+			x := idents[k]
+			return append(a, uuid.New(), x.cred.i.ID, x.cred.c.ID, string(x.cred.c.Type), x.value, x.cred.c.CreatedAt, x.cred.c.UpdatedAt)
+		}); err != nil {
+		return err
+	}
+	if err := s.insertRows(ctx, tx, "identity_verifiable_addresses",
+		[]string{"id", "identity_id", "via", "value", "verified", "status", "verified_at", "created_at", "updated_at"},
+		len(vas), func(k int, a []any) []any {
+			x := vas[k]
+			return append(a, x.ID, x.IdentityID, x.Via, x.Value, x.Verified, x.Status, nullTime(x.VerifiedAt), x.CreatedAt, x.UpdatedAt)
+		}); err != nil {
+		return err
+	}
+	return s.insertRows(ctx, tx, "identity_recovery_addresses",
+		[]string{"id", "identity_id", "via", "value", "created_at", "updated_at"},
+		len(ras), func(k int, a []any) []any {
+			x := ras[k]
+			return append(a, x.ID, x.IdentityID, x.Via, x.Value, x.CreatedAt, x.UpdatedAt)
+		})
+}
+
+// insertRows writes n rows into table with as few multi-row INSERT
+// statements as the dialect's placeholder limit allows. row appends the
+// values of row k, in cols order, to a and returns it.
+func (s *Store) insertRows(ctx context.Context, tx *sql.Tx, table string, cols []string, n int, row func(k int, a []any) []any) error {
+	if n == 0 {
+		return nil
+	}
+	per := max(1, s.SeedStatementParams()/len(cols))
+	args := make([]any, 0, min(per, n)*len(cols))
+	for from := 0; from < n; from += per {
+		to := min(from+per, n)
+		args = args[:0]
+		for k := from; k < to; k++ {
+			args = row(k, args)
+		}
+		if len(args) != (to-from)*len(cols) {
+			return fmt.Errorf("seeding %s: %d values for %d rows of %d columns", table, len(args), to-from, len(cols))
+		}
+		if _, err := tx.ExecContext(ctx, s.multiRowInsert(table, cols, to-from), args...); err != nil {
+			return fmt.Errorf("seeding %s: %w", table, err)
+		}
+	}
+	return nil
+}
+
+// multiRowInsert builds INSERT INTO table (cols) VALUES (…), (…) for rows
+// rows, with the dialect's placeholders.
+func (s *Store) multiRowInsert(table string, cols []string, rows int) string {
+	var b strings.Builder
+	b.Grow(32 + len(table) + 16*len(cols) + rows*len(cols)*7)
+	b.WriteString("INSERT INTO ")
+	b.WriteString(table)
+	b.WriteString(" (")
+	b.WriteString(strings.Join(cols, ", "))
+	b.WriteString(") VALUES ")
+	n := 0
+	for r := 0; r < rows; r++ {
+		if r > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		for c := range cols {
+			if c > 0 {
+				b.WriteString(", ")
+			}
+			n++
+			if s.dialect == Postgres {
+				b.WriteByte('$')
+				b.WriteString(strconv.Itoa(n))
+			} else {
+				b.WriteByte('?')
+			}
+		}
+		b.WriteByte(')')
+	}
+	return b.String()
+}
