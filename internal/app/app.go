@@ -23,6 +23,7 @@ import (
 	"github.com/hoplite-id/hoplite/internal/hash"
 	"github.com/hoplite-id/hoplite/internal/hook"
 	"github.com/hoplite-id/hoplite/internal/httpclient"
+	"github.com/hoplite-id/hoplite/internal/httpx"
 	"github.com/hoplite-id/hoplite/internal/identity"
 	"github.com/hoplite-id/hoplite/internal/method/link"
 	"github.com/hoplite-id/hoplite/internal/method/password"
@@ -151,10 +152,12 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		return nil, err
 	}
 
-	hasher, err := newHasher(cfg)
+	baseHasher, err := newHasher(cfg)
 	if err != nil {
 		return nil, err
 	}
+	// At most one password hash per CPU at a time (see hash.Limited).
+	hasher := hash.Limit(baseHasher, 0)
 
 	publicURL, adminURL := cfg.PublicBaseURL(), cfg.AdminBaseURL()
 	identities := identity.NewService(st, schemas, publicURL)
@@ -194,10 +197,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 			IgnoreNetworkErrors:       pw.Config.IgnoreNetworkErrors,
 			MaxBytes:                  maxPasswordBytes(cfg),
 		}, &http.Client{Timeout: 10 * time.Second})
-		pm, err := password.New(st, identities, hasher, policy)
-		if err != nil {
-			return nil, err
-		}
+		pm := password.New(st, identities, hasher, policy)
 		engineDeps.LoginMethods = append(engineDeps.LoginMethods, pm)
 		engineDeps.RegistrationMethods = append(engineDeps.RegistrationMethods, pm)
 		engineDeps.SettingsMethods = append(engineDeps.SettingsMethods, pm)
@@ -293,6 +293,9 @@ func (a *App) Serve(ctx context.Context, publicLn, adminLn net.Listener) error {
 			IdleTimeout:       120 * time.Second,
 			MaxHeaderBytes:    64 << 10,
 			ErrorLog:          slog.NewLogLogger(a.Logger.Handler(), slog.LevelWarn),
+			// Every request's context carries the logger from the start, so
+			// no middleware has to copy the request to add it.
+			BaseContext: func(net.Listener) context.Context { return httpx.WithLogger(context.Background(), a.Logger) },
 		}
 	}
 	servers := []*http.Server{newServer(a.public), newServer(a.admin)}

@@ -70,6 +70,12 @@ start; apply them with "hoplite migrate sql -e --yes".`,
 					return err
 				}
 			}
+			if addr := os.Getenv("HOPLITE_PPROF_LISTEN"); addr != "" {
+				if err := servePprof(addr, logger); err != nil {
+					_ = a.Close()
+					return err
+				}
+			}
 			publicLn, err := net.Listen("tcp", net.JoinHostPort(cfg.Serve.Public.Host, strconv.Itoa(cfg.Serve.Public.Port)))
 			if err != nil {
 				_ = a.Close()

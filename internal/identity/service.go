@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -108,6 +109,11 @@ func (s *Service) Prepare(i *Identity) (*schema.Extracted, error) {
 	i.SchemaID = sc.ID
 	if len(i.Traits) == 0 || string(i.Traits) == "null" {
 		i.Traits = json.RawMessage("{}")
+	}
+	// Traits are stored compact, so they can be copied into answers as is.
+	var compact bytes.Buffer
+	if json.Compact(&compact, i.Traits) == nil {
+		i.Traits = compact.Bytes()
 	}
 	ex, err := sc.ValidateTraits(i.Traits)
 	if err != nil {

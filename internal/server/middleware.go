@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -44,19 +45,21 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
-// logRequests attaches the logger to the request context and logs each
-// request at debug level (errors are logged where they happen). Query strings
-// are never logged: they carry flow ids, tokens and return URLs.
+// logRequests logs each request at debug level (errors are logged where
+// they happen). It is left out entirely unless debug logging is on: the
+// request logger reaches handlers through the server's base context (see
+// app.Serve), not through a per-request copy. Query strings are never
+// logged: they carry flow ids, tokens and return URLs.
 func logRequests(l *slog.Logger) middleware {
 	return func(next http.Handler) http.Handler {
+		if !l.Enabled(context.Background(), slog.LevelDebug) {
+			return next
+		}
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
 			rec := &statusRecorder{ResponseWriter: w}
-			r = r.WithContext(httpx.WithLogger(r.Context(), l))
 			next.ServeHTTP(rec, r)
-			if l.Enabled(r.Context(), slog.LevelDebug) {
-				l.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration", time.Since(start))
-			}
+			l.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration", time.Since(start))
 		})
 	}
 }
@@ -130,40 +133,32 @@ func noCache(next http.Handler) http.Handler {
 	})
 }
 
-// envelopeUnrouted answers requests no route matches with the error envelope:
-// 404 for unknown paths, 405 (with Allow) for known paths and another method.
-func envelopeUnrouted(mux *http.ServeMux) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, pattern := mux.Handler(r); pattern != "" {
-			mux.ServeHTTP(w, r)
+// unrouted answers requests no route matches with the error envelope: 404
+// for unknown paths, 405 (with Allow) for known paths and another method. It
+// is registered as the mux's catch-all "/" pattern, so matched requests are
+// routed once; only unmatched ones pay for probing the other methods.
+func unrouted(mux *http.ServeMux) http.HandlerFunc {
+	methods := []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+	return func(w http.ResponseWriter, r *http.Request) {
+		var allowed []string
+		for _, m := range methods {
+			if m == r.Method {
+				continue
+			}
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, pattern := mux.Handler(probe); pattern != "/" && pattern != "" {
+				allowed = append(allowed, m)
+			}
+		}
+		if len(allowed) > 0 {
+			w.Header().Set("Allow", strings.Join(allowed, ", "))
+			httpx.WriteError(w, r, httpx.New(http.StatusMethodNotAllowed).Reasonf("The method %s is not allowed here.", r.Method))
 			return
 		}
-		probe := &headerProbe{header: http.Header{}}
-		h, _ := mux.Handler(r)
-		h.ServeHTTP(probe, r)
-		switch probe.status {
-		case http.StatusMethodNotAllowed:
-			if allow := probe.header.Get("Allow"); allow != "" {
-				w.Header().Set("Allow", allow)
-			}
-			httpx.WriteError(w, r, httpx.New(http.StatusMethodNotAllowed).Reasonf("The method %s is not allowed here.", r.Method))
-		case http.StatusMovedPermanently, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
-			mux.ServeHTTP(w, r)
-		default:
-			httpx.WriteError(w, r, httpx.NotFound("No route matches this path.").WithMessage("The requested resource could not be found"))
-		}
-	})
+		httpx.WriteError(w, r, httpx.NotFound("No route matches this path.").WithMessage("The requested resource could not be found"))
+	}
 }
-
-// headerProbe captures what the mux's fallback handler would answer.
-type headerProbe struct {
-	header http.Header
-	status int
-}
-
-func (p *headerProbe) Header() http.Header         { return p.header }
-func (p *headerProbe) Write(b []byte) (int, error) { return len(b), nil }
-func (p *headerProbe) WriteHeader(code int)        { p.status = code }
 
 // redirectToAdminPrefix sends admin-port requests whose path lacks the /admin
 // prefix to the prefixed path with a 307 (method and body preserved), as

@@ -105,7 +105,8 @@ func Public(d Deps) http.Handler {
 	api("GET /admin/schemas", d.Schemas.List)
 	api("GET /admin/schemas/{id}", d.Schemas.Get)
 
-	return chain(envelopeUnrouted(mux), recoverPanics, logRequests(d.Logger), cleanPath, varyCookie, limitBodies(d.PublicMaxBody))
+	mux.Handle("/", unrouted(mux))
+	return chain(mux, recoverPanics, logRequests(d.Logger), cleanPath, varyCookie, limitBodies(d.PublicMaxBody))
 }
 
 // Admin returns the handler of the admin port. Every route lives under
@@ -157,7 +158,8 @@ func Admin(d Deps) http.Handler {
 		mws = append(mws, requireAPIKey(d.AdminAPIKeyValid))
 	}
 	mws = append(mws, redirectToAdminPrefix, limitBodies(d.AdminMaxBody))
-	return chain(envelopeUnrouted(mux), mws...)
+	mux.Handle("/", unrouted(mux))
+	return chain(mux, mws...)
 }
 
 // redirectTo answers with a 307 to the same path and query on base. With

@@ -2,6 +2,7 @@ package session
 
 import (
 	"errors"
+	"sync"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -51,10 +52,20 @@ func (h *Handler) Whoami(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, h.m.ErrAAL2Required(""))
 		return
 	}
-	w.Header().Set("X-Kratos-Authenticated-Identity-Id", s.Identity.ID.String())
-	s.Identity = s.Identity.Public()
-	httpx.WriteJSON(w, http.StatusOK, s)
+	hdr := w.Header()
+	hdr["X-Kratos-Authenticated-Identity-Id"] = []string{s.Identity.ID.String()}
+	hdr["Content-Type"] = []string{"application/json; charset=utf-8"}
+	buf := whoamiBuffers.Get().(*[]byte)
+	*buf = append(s.AppendJSON((*buf)[:0]), '\n')
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(*buf)
+	if cap(*buf) <= 64<<10 {
+		whoamiBuffers.Put(buf)
+	}
 }
+
+// whoamiBuffers recycle the answer buffers of the session check.
+var whoamiBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
 
 // current returns the caller's session or writes the 401.
 func (h *Handler) current(w http.ResponseWriter, r *http.Request) (*Session, bool) {

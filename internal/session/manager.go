@@ -91,9 +91,7 @@ func (m *Manager) New(i *identity.Identity, methods ...AuthenticationMethod) *Se
 // Persist stores a new session under fresh tokens.
 func (m *Manager) Persist(ctx context.Context, s *Session) error {
 	s.Token = RandomToken(TokenLength)
-	s.LogoutToken = m.LogoutToken(s.Token)
 	s.TokenHash = m.hasher.Hash(s.Token)
-	s.LogoutTokenHash = m.hasher.Hash("logout:" + s.LogoutToken)
 	return m.store.CreateSession(ctx, s)
 }
 
@@ -238,21 +236,6 @@ func hexVal(c byte) byte {
 		return c - 'a' + 10
 	}
 	return c - '0'
-}
-
-// FromLogoutToken finds the session a logout token belongs to.
-func (m *Manager) FromLogoutToken(ctx context.Context, logoutToken string) (*Session, error) {
-	if logoutToken == "" || len(logoutToken) > 512 {
-		return nil, ErrNoSession
-	}
-	for _, key := range m.hasher.Candidates("logout:" + logoutToken) {
-		s, err := m.store.SessionByLogoutTokenHash(ctx, key)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
-		return s, err
-	}
-	return nil, ErrNoSession
 }
 
 // RevokeToken deactivates the session of a token; found is false when no

@@ -52,12 +52,11 @@ type Session struct {
 	CreatedAt  time.Time `json:"-"`
 	UpdatedAt  time.Time `json:"-"`
 
-	// Token and LogoutToken are known only when the session is issued; the
-	// store keeps nothing but their keyed hashes.
-	Token           string `json:"-"`
-	LogoutToken     string `json:"-"`
-	TokenHash       string `json:"-"`
-	LogoutTokenHash string `json:"-"`
+	// Token is known only when the session is issued (or presented); the
+	// store keeps nothing but its keyed hash. Logout tokens are derived from
+	// it (Manager.LogoutToken) and never stored.
+	Token     string `json:"-"`
+	TokenHash string `json:"-"`
 }
 
 // IsActive reports whether the session may be used at time now.
@@ -104,7 +103,6 @@ type Store interface {
 	CreateSession(ctx context.Context, s *Session) error
 	// SessionByTokenHash loads a session with its identity (no credentials).
 	SessionByTokenHash(ctx context.Context, tokenHash string) (*Session, error)
-	SessionByLogoutTokenHash(ctx context.Context, logoutTokenHash string) (*Session, error)
 	UpdateSession(ctx context.Context, s *Session) error
 	ListSessions(ctx context.Context, identityID uuid.UUID, f ListFilter, offset, limit int) ([]*Session, error)
 	RevokeSession(ctx context.Context, identityID, sessionID uuid.UUID) error

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/google/uuid"
 
@@ -34,26 +35,44 @@ type Policy interface {
 	Validate(ctx context.Context, identifier, password string) error
 }
 
+// Hasher creates and checks password hashes (hash.Limited: the configured
+// hasher behind a bound on concurrent hashing).
+type Hasher interface {
+	Generate(ctx context.Context, password []byte) ([]byte, error)
+	Understands(hash []byte) bool
+	Compare(ctx context.Context, password, encoded []byte) error
+}
+
 // Method implements flow.LoginMethod, flow.RegistrationMethod and
 // flow.SettingsMethod.
 type Method struct {
 	store      Store
 	identities *identity.Service
-	hasher     hash.Hasher
+	hasher     Hasher
 	policy     Policy
+
 	// dummyHash is compared against when an identifier is unknown, so that
-	// unknown identifiers cost the same time as wrong passwords.
+	// unknown identifiers cost the same time as wrong passwords. It is made
+	// on first use: an argon2 hash costs its whole memory, which an idle
+	// server should not hold.
+	dummyOnce sync.Once
 	dummyHash []byte
 }
 
-// New wires the method. It hashes a random password once with the hasher to
-// have a realistic hash for the unknown-identifier path.
-func New(st Store, identities *identity.Service, hasher hash.Hasher, policy Policy) (*Method, error) {
-	dummy, err := hasher.Generate(context.Background(), []byte(session.RandomToken(24)))
-	if err != nil {
-		return nil, err
-	}
-	return &Method{store: st, identities: identities, hasher: hasher, policy: policy, dummyHash: dummy}, nil
+// New wires the method.
+func New(st Store, identities *identity.Service, hasher Hasher, policy Policy) *Method {
+	return &Method{store: st, identities: identities, hasher: hasher, policy: policy}
+}
+
+// compareDummy spends the time of one password check on a hash made with
+// the configured hasher.
+func (m *Method) compareDummy(ctx context.Context, password string) {
+	m.dummyOnce.Do(func() {
+		// Generating only fails for inputs far from this one (passwords over
+		// bcrypt's 72 bytes), so the error is not expected.
+		m.dummyHash, _ = m.hasher.Generate(context.Background(), []byte(session.RandomToken(24)))
+	})
+	_ = m.hasher.Compare(ctx, []byte(password), m.dummyHash)
 }
 
 const id = string(identity.CredentialsPassword)
@@ -115,7 +134,7 @@ func (m *Method) Login(ctx context.Context, r *http.Request, f *flow.Flow, b *fl
 
 	i, c, err := m.store.FindByCredentialsIdentifier(ctx, identity.CredentialsPassword, identifier)
 	if errors.Is(err, store.ErrNotFound) {
-		_ = hash.Compare(ctx, []byte(password), m.dummyHash)
+		m.compareDummy(ctx, password)
 		return nil, invalidCredentials()
 	}
 	if err != nil {
@@ -123,10 +142,10 @@ func (m *Method) Login(ctx context.Context, r *http.Request, f *flow.Flow, b *fl
 	}
 	var cfg identity.PasswordConfig
 	if err := json.Unmarshal(c.Config, &cfg); err != nil || cfg.HashedPassword == "" {
-		_ = hash.Compare(ctx, []byte(password), m.dummyHash)
+		m.compareDummy(ctx, password)
 		return nil, invalidCredentials()
 	}
-	if err := hash.Compare(ctx, []byte(password), []byte(cfg.HashedPassword)); err != nil {
+	if err := m.hasher.Compare(ctx, []byte(password), []byte(cfg.HashedPassword)); err != nil {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return nil, err
 		}

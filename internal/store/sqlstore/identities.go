@@ -226,7 +226,7 @@ func nullTime(t *time.Time) any {
 // GetIdentity loads an identity with its addresses and, when withCredentials
 // is set, its credentials (configs included).
 func (s *Store) GetIdentity(ctx context.Context, id uuid.UUID, withCredentials bool) (*identity.Identity, error) {
-	i, err := s.queryIdentity(ctx, stmtQuerier{s}, "SELECT "+identityCols+", "+addressJoinCols+" FROM identities i"+addressJoins+" WHERE i.id = ?", id)
+	i, err := s.queryIdentity(ctx, stmtQuerier{s}, "SELECT "+identityCols+", "+addressJoinCols+" FROM identities i"+addressJoins+" WHERE i.id = "+s.arg(), id)
 	if err != nil {
 		return nil, err
 	}
@@ -336,7 +336,9 @@ func (s *Store) ListIdentities(ctx context.Context, offset, limit int) ([]*ident
 	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM identities").Scan(&total); err != nil {
 		return nil, 0, s.mapErr(err)
 	}
-	rows, err := s.db.QueryContext(ctx, s.q("SELECT "+identityCols+" FROM identities i ORDER BY i.id DESC LIMIT ? OFFSET ?"), limit, offset)
+	// LIMIT and OFFSET are integers formatted here, not bindings, for the
+	// same reason as arg().
+	rows, err := s.db.QueryContext(ctx, fmt.Sprintf("SELECT "+identityCols+" FROM identities i ORDER BY i.id DESC LIMIT %d OFFSET %d", limit, offset))
 	if err != nil {
 		return nil, 0, s.mapErr(err)
 	}
@@ -433,7 +435,7 @@ func (s *Store) FindByCredentialsIdentifier(ctx context.Context, t identity.Cred
 	extra := []any{&c.ID, &cfg, &c.Version, &c.CreatedAt, &c.UpdatedAt}
 	i, err := s.queryIdentityExtra(ctx, stmtQuerier{s}, "SELECT "+identityCols+", "+addressJoinCols+", c.id, c.config, c.version, c.created_at, c.updated_at"+
 		" FROM identity_credential_identifiers ci JOIN identity_credentials c ON c.id = ci.credential_id JOIN identities i ON i.id = c.identity_id"+addressJoins+
-		" WHERE ci.type = ? AND ci.identifier = ?", extra, string(t), identifier)
+		" WHERE ci.type = "+s.arg()+" AND ci.identifier = "+s.arg(), extra, string(t), identifier)
 	if err != nil {
 		return nil, nil, err
 	}

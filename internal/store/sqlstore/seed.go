@@ -68,18 +68,17 @@ func (s *Store) SeedIdentities(ctx context.Context, ids []*identity.Identity, op
 	})
 }
 
-// SeedSessions inserts sessions by their token hashes (TokenHash and
-// LogoutTokenHash must be set, as Manager.Persist sets them). Their
-// identities must exist.
+// SeedSessions inserts sessions by their token hashes (TokenHash must be
+// set, as Manager.Persist sets it). Their identities must exist.
 func (s *Store) SeedSessions(ctx context.Context, sessions []*session.Session, opts SeedOptions) error {
 	opts = opts.withDefaults(s.dialect)
 	return s.seedParallel(ctx, len(sessions), opts, func(tx *sql.Tx, from, to int) error {
 		batch := sessions[from:to]
 		return s.insertRows(ctx, tx, "sessions",
-			[]string{"id", "identity_id", "token_hash", "logout_token_hash", "active", "aal", "authentication_methods", "issued_at", "expires_at", "authenticated_at", "created_at", "updated_at"},
+			[]string{"id", "identity_id", "token_hash", "active", "aal", "authentication_methods", "issued_at", "expires_at", "authenticated_at", "created_at", "updated_at"},
 			len(batch), func(k int, a []any) []any {
 				x := batch[k]
-				return append(a, x.ID, x.IdentityID, x.TokenHash, x.LogoutTokenHash, x.Active, x.AAL, methodsJSON(x),
+				return append(a, x.ID, x.IdentityID, x.TokenHash, x.Active, x.AAL, methodsJSON(x),
 					x.IssuedAt, x.ExpiresAt, x.AuthenticatedAt, x.CreatedAt, x.UpdatedAt)
 			})
 	})

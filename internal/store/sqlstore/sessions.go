@@ -47,8 +47,8 @@ func methodsJSON(s *session.Session) string {
 
 // CreateSession stores a new session (by token hashes only).
 func (s *Store) CreateSession(ctx context.Context, sess *session.Session) error {
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO sessions (id, identity_id, token_hash, logout_token_hash, active, aal, authentication_methods, issued_at, expires_at, authenticated_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		sess.ID, sess.IdentityID, sess.TokenHash, sess.LogoutTokenHash, sess.Active, sess.AAL, methodsJSON(sess),
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO sessions (id, identity_id, token_hash, active, aal, authentication_methods, issued_at, expires_at, authenticated_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		sess.ID, sess.IdentityID, sess.TokenHash, sess.Active, sess.AAL, methodsJSON(sess),
 		sess.IssuedAt, sess.ExpiresAt, sess.AuthenticatedAt, sess.CreatedAt, sess.UpdatedAt)
 	return s.mapErr(err)
 }
@@ -59,15 +59,10 @@ func (s *Store) SessionByTokenHash(ctx context.Context, tokenHash string) (*sess
 	return s.sessionBy(ctx, "s.token_hash", tokenHash)
 }
 
-// SessionByLogoutTokenHash loads a session by its logout token hash.
-func (s *Store) SessionByLogoutTokenHash(ctx context.Context, logoutTokenHash string) (*session.Session, error) {
-	return s.sessionBy(ctx, "s.logout_token_hash", logoutTokenHash)
-}
-
 func (s *Store) sessionBy(ctx context.Context, column, value string) (*session.Session, error) {
 	var row sessionRow
 	i, err := s.queryIdentityExtra(ctx, stmtQuerier{s}, "SELECT "+identityCols+", "+addressJoinCols+", "+sessionCols+
-		" FROM sessions s JOIN identities i ON i.id = s.identity_id"+addressJoins+" WHERE "+column+" = ?", row.dest(), value)
+		" FROM sessions s JOIN identities i ON i.id = s.identity_id"+addressJoins+" WHERE "+column+" = "+s.arg(), row.dest(), value)
 	if err != nil {
 		return nil, err
 	}

@@ -75,7 +75,6 @@ CREATE TABLE sessions (
   id CHAR(36) NOT NULL PRIMARY KEY,
   identity_id CHAR(36) NOT NULL,
   token_hash CHAR(64) NOT NULL,
-  logout_token_hash CHAR(64) NOT NULL,
   active BOOLEAN NOT NULL,
   aal VARCHAR(8) NOT NULL,
   authentication_methods LONGTEXT NOT NULL,
@@ -87,7 +86,6 @@ CREATE TABLE sessions (
   CONSTRAINT sessions_identity_fk FOREIGN KEY (identity_id) REFERENCES identities (id) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 CREATE UNIQUE INDEX sessions_token_hash_idx ON sessions (token_hash);
-CREATE UNIQUE INDEX sessions_logout_token_hash_idx ON sessions (logout_token_hash);
 CREATE INDEX sessions_identity_idx ON sessions (identity_id, created_at);
 
 -- One table serves login, registration, settings, recovery and verification

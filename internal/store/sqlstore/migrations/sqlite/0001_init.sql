@@ -2,8 +2,13 @@
 -- the five self-service flow kinds, stored self-service errors, single-use
 -- tokens, continuity containers and the courier queue.
 
+-- SQLite: the tables read on the hot paths are WITHOUT ROWID and clustered
+-- on the key those paths look up (identities by id, sessions by token hash,
+-- identifiers by type and identifier, addresses by identity), so each lookup
+-- is one B-tree descent instead of an index probe plus a row fetch.
+
 CREATE TABLE identities (
-  id CHAR(36) NOT NULL PRIMARY KEY,
+  id CHAR(36) NOT NULL,
   schema_id VARCHAR(255) NOT NULL,
   traits TEXT NOT NULL,
   state VARCHAR(16) NOT NULL,
@@ -12,38 +17,41 @@ CREATE TABLE identities (
   metadata_public TEXT NULL,
   metadata_admin TEXT NULL,
   created_at DATETIME NOT NULL,
-  updated_at DATETIME NOT NULL
-);
+  updated_at DATETIME NOT NULL,
+  PRIMARY KEY (id)
+) WITHOUT ROWID;
 
 CREATE TABLE identity_credentials (
-  id CHAR(36) NOT NULL PRIMARY KEY,
+  id CHAR(36) NOT NULL,
   identity_id CHAR(36) NOT NULL,
   type VARCHAR(32) NOT NULL,
   config TEXT NOT NULL,
   version INTEGER NOT NULL DEFAULT 0,
   created_at DATETIME NOT NULL,
   updated_at DATETIME NOT NULL,
-  CONSTRAINT identity_credentials_identity_fk FOREIGN KEY (identity_id) REFERENCES identities (id) ON DELETE CASCADE
-);
+  CONSTRAINT identity_credentials_identity_fk FOREIGN KEY (identity_id) REFERENCES identities (id) ON DELETE CASCADE,
+  PRIMARY KEY (id)
+) WITHOUT ROWID;
 CREATE UNIQUE INDEX identity_credentials_identity_type_idx ON identity_credentials (identity_id, type);
 
 -- The login lookup: one probe of the unique (type, identifier) index.
 CREATE TABLE identity_credential_identifiers (
-  id CHAR(36) NOT NULL PRIMARY KEY,
+  id CHAR(36) NOT NULL,
   identity_id CHAR(36) NOT NULL,
   credential_id CHAR(36) NOT NULL,
   type VARCHAR(32) NOT NULL,
   identifier VARCHAR(512) NOT NULL,
   created_at DATETIME NOT NULL,
   updated_at DATETIME NOT NULL,
-  CONSTRAINT identity_credential_identifiers_credential_fk FOREIGN KEY (credential_id) REFERENCES identity_credentials (id) ON DELETE CASCADE
-);
-CREATE UNIQUE INDEX identity_credential_identifiers_type_identifier_idx ON identity_credential_identifiers (type, identifier);
+  CONSTRAINT identity_credential_identifiers_credential_fk FOREIGN KEY (credential_id) REFERENCES identity_credentials (id) ON DELETE CASCADE,
+  PRIMARY KEY (type, identifier)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX identity_credential_identifiers_id_idx ON identity_credential_identifiers (id);
 CREATE INDEX identity_credential_identifiers_credential_idx ON identity_credential_identifiers (credential_id);
 CREATE INDEX identity_credential_identifiers_identity_idx ON identity_credential_identifiers (identity_id);
 
 CREATE TABLE identity_verifiable_addresses (
-  id CHAR(36) NOT NULL PRIMARY KEY,
+  id CHAR(36) NOT NULL,
   identity_id CHAR(36) NOT NULL,
   via VARCHAR(16) NOT NULL,
   value VARCHAR(512) NOT NULL,
@@ -52,30 +60,31 @@ CREATE TABLE identity_verifiable_addresses (
   verified_at DATETIME NULL,
   created_at DATETIME NOT NULL,
   updated_at DATETIME NOT NULL,
-  CONSTRAINT identity_verifiable_addresses_identity_fk FOREIGN KEY (identity_id) REFERENCES identities (id) ON DELETE CASCADE
-);
+  CONSTRAINT identity_verifiable_addresses_identity_fk FOREIGN KEY (identity_id) REFERENCES identities (id) ON DELETE CASCADE,
+  PRIMARY KEY (identity_id, id)
+) WITHOUT ROWID;
 CREATE UNIQUE INDEX identity_verifiable_addresses_via_value_idx ON identity_verifiable_addresses (via, value);
-CREATE INDEX identity_verifiable_addresses_identity_idx ON identity_verifiable_addresses (identity_id);
+CREATE UNIQUE INDEX identity_verifiable_addresses_id_idx ON identity_verifiable_addresses (id);
 
 CREATE TABLE identity_recovery_addresses (
-  id CHAR(36) NOT NULL PRIMARY KEY,
+  id CHAR(36) NOT NULL,
   identity_id CHAR(36) NOT NULL,
   via VARCHAR(16) NOT NULL,
   value VARCHAR(512) NOT NULL,
   created_at DATETIME NOT NULL,
   updated_at DATETIME NOT NULL,
-  CONSTRAINT identity_recovery_addresses_identity_fk FOREIGN KEY (identity_id) REFERENCES identities (id) ON DELETE CASCADE
-);
+  CONSTRAINT identity_recovery_addresses_identity_fk FOREIGN KEY (identity_id) REFERENCES identities (id) ON DELETE CASCADE,
+  PRIMARY KEY (identity_id, id)
+) WITHOUT ROWID;
 CREATE UNIQUE INDEX identity_recovery_addresses_via_value_idx ON identity_recovery_addresses (via, value);
-CREATE INDEX identity_recovery_addresses_identity_idx ON identity_recovery_addresses (identity_id);
+CREATE UNIQUE INDEX identity_recovery_addresses_id_idx ON identity_recovery_addresses (id);
 
 -- Session tokens are stored only as keyed hashes; whoami is one probe of the
 -- unique token_hash index.
 CREATE TABLE sessions (
-  id CHAR(36) NOT NULL PRIMARY KEY,
+  id CHAR(36) NOT NULL,
   identity_id CHAR(36) NOT NULL,
   token_hash CHAR(64) NOT NULL,
-  logout_token_hash CHAR(64) NOT NULL,
   active BOOLEAN NOT NULL,
   aal VARCHAR(8) NOT NULL,
   authentication_methods TEXT NOT NULL,
@@ -84,10 +93,10 @@ CREATE TABLE sessions (
   authenticated_at DATETIME NOT NULL,
   created_at DATETIME NOT NULL,
   updated_at DATETIME NOT NULL,
-  CONSTRAINT sessions_identity_fk FOREIGN KEY (identity_id) REFERENCES identities (id) ON DELETE CASCADE
-);
-CREATE UNIQUE INDEX sessions_token_hash_idx ON sessions (token_hash);
-CREATE UNIQUE INDEX sessions_logout_token_hash_idx ON sessions (logout_token_hash);
+  CONSTRAINT sessions_identity_fk FOREIGN KEY (identity_id) REFERENCES identities (id) ON DELETE CASCADE,
+  PRIMARY KEY (token_hash)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX sessions_id_idx ON sessions (id);
 CREATE INDEX sessions_identity_idx ON sessions (identity_id, created_at);
 
 -- One table serves login, registration, settings, recovery and verification
