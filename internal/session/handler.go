@@ -2,11 +2,11 @@ package session
 
 import (
 	"errors"
-	"sync"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 
 	"github.com/google/uuid"
 

@@ -18,7 +18,7 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 	cases := map[string]*Session{
 		"full": {
 			ID: uuid.New(), Active: true, ExpiresAt: now.Add(24 * time.Hour), AuthenticatedAt: now, IssuedAt: now,
-			AAL: "aal1",
+			AAL:                   "aal1",
 			AuthenticationMethods: []AuthenticationMethod{{Method: "password", AAL: "aal1", CompletedAt: now}, {Method: "totp", AAL: "aal2", CompletedAt: now.Add(time.Second)}},
 			Identity: &identity.Identity{
 				ID: uuid.New(), SchemaID: "default", SchemaURL: "http://127.0.0.1:4433/schemas/ZGVmYXVsdA", State: identity.StateActive,
