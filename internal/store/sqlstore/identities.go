@@ -231,11 +231,9 @@ func (s *Store) GetIdentity(ctx context.Context, id uuid.UUID, withCredentials b
 		return nil, err
 	}
 	if withCredentials {
-		creds, err := s.credentialsOf(ctx, []uuid.UUID{i.ID})
-		if err != nil {
+		if i.Credentials, err = s.credentialsOf(ctx, i.ID); err != nil {
 			return nil, err
 		}
-		i.Credentials = creds[i.ID]
 	}
 	return i, nil
 }
@@ -276,35 +274,25 @@ func (s *Store) queryIdentityExtra(ctx context.Context, q querier, query string,
 	return out, nil
 }
 
-// credentialsOf loads the credentials (with identifiers) of the identities.
-func (s *Store) credentialsOf(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]map[identity.CredentialsType]identity.Credentials, error) {
-	out := map[uuid.UUID]map[identity.CredentialsType]identity.Credentials{}
-	if len(ids) == 0 {
-		return out, nil
-	}
-	in, args := inClause(ids)
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT c.id, c.identity_id, c.type, c.config, c.version, c.created_at, c.updated_at, ci.identifier
+// credentialsOf loads an identity's credentials with their identifiers.
+func (s *Store) credentialsOf(ctx context.Context, identityID uuid.UUID) (map[identity.CredentialsType]identity.Credentials, error) {
+	out := map[identity.CredentialsType]identity.Credentials{}
+	rows, err := stmtQuerier{s}.QueryContext(ctx, `SELECT c.id, c.type, c.config, c.version, c.created_at, c.updated_at, ci.identifier
 		FROM identity_credentials c LEFT JOIN identity_credential_identifiers ci ON ci.credential_id = c.id
-		WHERE c.identity_id IN (`+in+`) ORDER BY c.created_at, ci.identifier`), args...)
+		WHERE c.identity_id = `+s.arg()+` ORDER BY c.created_at, ci.identifier`, identityID)
 	if err != nil {
 		return nil, s.mapErr(err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var c identity.Credentials
-		var identityID uuid.UUID
 		var typ, cfg string
 		var ident sql.NullString
-		if err := rows.Scan(&c.ID, &identityID, &typ, &cfg, &c.Version, &c.CreatedAt, &c.UpdatedAt, &ident); err != nil {
+		if err := rows.Scan(&c.ID, &typ, &cfg, &c.Version, &c.CreatedAt, &c.UpdatedAt, &ident); err != nil {
 			return nil, err
 		}
-		m := out[identityID]
-		if m == nil {
-			m = map[identity.CredentialsType]identity.Credentials{}
-			out[identityID] = m
-		}
 		t := identity.CredentialsType(typ)
-		existing, ok := m[t]
+		existing, ok := out[t]
 		if !ok {
 			c.Type = t
 			c.Config = json.RawMessage(cfg)
@@ -315,7 +303,7 @@ func (s *Store) credentialsOf(ctx context.Context, ids []uuid.UUID) (map[uuid.UU
 		if ident.Valid {
 			existing.Identifiers = append(existing.Identifiers, ident.String)
 		}
-		m[t] = existing
+		out[t] = existing
 	}
 	return out, s.mapErr(rows.Err())
 }
