@@ -338,7 +338,20 @@ func (h *AdminHandler) List(w http.ResponseWriter, r *http.Request) {
 	base := *h.adminURL
 	base.Path = strings.TrimSuffix(base.Path, "/") + "/admin/identities"
 	httpx.SetPaginationHeaders(w, &base, total, page.Number, page.PerPage, 1)
-	httpx.WriteJSON(w, http.StatusOK, list)
+	// Written by hand (Identity.AppendAdminJSON): a page holds up to a
+	// thousand identities, and reflection was most of the encoding cost.
+	b := make([]byte, 0, 1024*len(list)+2)
+	b = append(b, '[')
+	for k, i := range list {
+		if k > 0 {
+			b = append(b, ',')
+		}
+		b = i.AppendAdminJSON(b)
+	}
+	b = append(b, ']', '\n')
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(b)
 }
 
 // Update handles PUT /admin/identities/{id}: a full replacement of schema_id,

@@ -16,7 +16,13 @@ import (
 
 // AppendJSON appends the identity's public JSON (no credentials, no admin
 // metadata) to b.
-func (i *Identity) AppendJSON(b []byte) []byte {
+func (i *Identity) AppendJSON(b []byte) []byte { return i.appendJSON(b, false) }
+
+// AppendAdminJSON appends the identity's JSON as the admin API lists it:
+// the public document plus metadata_admin (still no credentials).
+func (i *Identity) AppendAdminJSON(b []byte) []byte { return i.appendJSON(b, true) }
+
+func (i *Identity) appendJSON(b []byte, admin bool) []byte {
 	b = append(b, `{"id":"`...)
 	b = appendUUID(b, i.ID)
 	b = append(b, `","schema_id":`...)
@@ -54,6 +60,10 @@ func (i *Identity) AppendJSON(b []byte) []byte {
 	if len(i.MetadataPublic) > 0 {
 		b = append(b, `,"metadata_public":`...)
 		b = appendRaw(b, i.MetadataPublic)
+	}
+	if admin && len(i.MetadataAdmin) > 0 {
+		b = append(b, `,"metadata_admin":`...)
+		b = appendRaw(b, i.MetadataAdmin)
 	}
 	b = append(b, `,"created_at":`...)
 	b = AppendJSONTime(b, i.CreatedAt)

@@ -15,6 +15,10 @@ CREATE TABLE identities (
   updated_at TIMESTAMP NOT NULL
 );
 
+-- A narrow index on every identity: COUNT(*) for the list's X-Total-Count
+-- scans it instead of the whole table (and lists can filter by state).
+CREATE INDEX identities_state_idx ON identities (state);
+
 CREATE TABLE identity_credentials (
   id UUID NOT NULL PRIMARY KEY,
   identity_id UUID NOT NULL,
