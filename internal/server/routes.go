@@ -13,6 +13,7 @@ import (
 	"github.com/hoplite-id/hoplite/internal/identity"
 	"github.com/hoplite-id/hoplite/internal/schema"
 	"github.com/hoplite-id/hoplite/internal/session"
+	"github.com/hoplite-id/hoplite/internal/webauthnjs"
 )
 
 // Deps are the handlers and settings the routes need; internal/app builds
@@ -48,6 +49,7 @@ func Public(d Deps) http.Handler {
 
 	api("GET /schemas", d.Schemas.List)
 	api("GET /schemas/{id}", d.Schemas.Get)
+	mux.HandleFunc("GET /.well-known/ory/webauthn.js", webauthnjs.Handler)
 
 	// Self-service flows: init (browser, api), fetch, submit — per kind.
 	f := d.Flows
