@@ -138,7 +138,11 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		}
 	}
 
-	schemaClient := &http.Client{Timeout: 10 * time.Second}
+	// Every outbound request (schemas, web hooks, the breach check, mail
+	// templates) goes through one client: timeouts, bounded retries, and the
+	// private-address refusal when clients.http.disallow_private_ip_ranges
+	// is set.
+	outbound := httpclient.New(httpclient.FromConfig(cfg))
 	sources := make([]schema.Source, 0, len(cfg.Identity.Schemas))
 	for _, s := range cfg.Identity.Schemas {
 		src := schema.Source{ID: s.ID, URL: s.URL}
@@ -147,7 +151,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		}
 		sources = append(sources, src)
 	}
-	schemas, err := schema.Load(ctx, sources, cfg.Identity.DefaultSchemaID, schemaClient)
+	schemas, err := schema.Load(ctx, sources, cfg.Identity.DefaultSchemaID, outbound)
 	if err != nil {
 		return nil, err
 	}
@@ -181,7 +185,6 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		return nil, err
 	}
 
-	outbound := httpclient.New(httpclient.FromConfig(cfg))
 	hooks := hook.New(cfg, outbound, logger)
 	engineDeps := flow.Deps{
 		Config: cfg, Store: st, Sessions: sessions, Identities: identities, CSRF: csrfManager, Logger: logger,
@@ -196,7 +199,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 			MaxBreaches:               pw.Config.MaxBreaches,
 			IgnoreNetworkErrors:       pw.Config.IgnoreNetworkErrors,
 			MaxBytes:                  maxPasswordBytes(cfg),
-		}, &http.Client{Timeout: 10 * time.Second})
+		}, outbound)
 		pm := password.New(st, identities, hasher, policy)
 		engineDeps.LoginMethods = append(engineDeps.LoginMethods, pm)
 		engineDeps.RegistrationMethods = append(engineDeps.RegistrationMethods, pm)
