@@ -97,6 +97,18 @@ func (e *Engine) fail(w http.ResponseWriter, r *http.Request, f *Flow, b *Body, 
 		}
 	}
 	e.setCSRF(w, r, f)
+	if f.Kind == Settings && f.Identity == nil && f.IdentityID.Valid && !isHTML(r, f) {
+		// A settings flow always carries its identity (required by the
+		// API's selfServiceSettingsFlow model; SDKs reject null). Show the
+		// identity as stored, not as the failed submission would have
+		// changed it, as Kratos does.
+		i, ierr := e.Identities.Get(r.Context(), f.IdentityID.UUID, false)
+		if ierr != nil {
+			httpx.WriteError(w, r, ierr)
+			return
+		}
+		f.Identity = i
+	}
 	f.UpdatedAt = identity.Now()
 	if uerr := e.Store.UpdateFlow(r.Context(), f); uerr != nil {
 		httpx.WriteError(w, r, uerr)
