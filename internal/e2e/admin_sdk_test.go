@@ -3,6 +3,7 @@ package e2e_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"regexp"
 	"slices"
@@ -301,6 +302,15 @@ func TestAdminIdentitiesSDK(t *testing.T) {
 				}
 				for _, i := range list {
 					paged = append(paged, i.Id)
+					// A page carries each identity's own addresses, as
+					// a single get shows them.
+					one, _, err := api.AdminGetIdentity(ctx, i.Id).Execute()
+					if err != nil {
+						t.Fatalf("get %s: %v", i.Id, err)
+					}
+					if fmt.Sprint(addressValues(i)) != fmt.Sprint(addressValues(*one)) {
+						t.Errorf("page %d: identity %s lists addresses %v, get shows %v", page, i.Id, addressValues(i), addressValues(*one))
+					}
 				}
 			}
 			var want []string
@@ -643,4 +653,17 @@ func TestAdminIdentitiesSDK(t *testing.T) {
 			requireEnvelope(t, r, http.StatusBadRequest)
 		})
 	})
+}
+
+// addressValues names an identity's verifiable and recovery addresses with
+// their ids, in the order the API returns them.
+func addressValues(i kratos.Identity) []string {
+	var out []string
+	for _, a := range i.VerifiableAddresses {
+		out = append(out, "verifiable:"+a.Id+":"+a.Value+":"+a.Status)
+	}
+	for _, a := range i.RecoveryAddresses {
+		out = append(out, "recovery:"+a.Id+":"+a.Value)
+	}
+	return out
 }
