@@ -228,6 +228,24 @@ func TestLifecycleSettings(t *testing.T) {
 			if v, _ := f.node(t, "traits.email").value(); v != "lifecycle-moved@example.org" {
 				t.Errorf("traits.email value %v", v)
 			}
+			// Fetching a browser settings flow is guarded by its owner's
+			// session, not by the anti-CSRF cookie (UIs branch on these).
+			fetchURL := ssFlowURL(s, "/self-service/settings/flows?id="+f.ID)
+			if r := do(t, http.MethodGet, fetchURL, nil, "Accept", "application/json"); r.Status != http.StatusUnauthorized {
+				t.Errorf("fetch without a session: %s", r)
+			}
+			if r := do(t, http.MethodGet, fetchURL, nil, "Accept", "text/html"); r.Status != http.StatusFound || r.Header.Get("Location") != lcUI+"login" {
+				t.Errorf("HTML fetch without a session: %d %q", r.Status, r.Header.Get("Location"))
+			}
+			intruder := ssNewBrowser(t, s)
+			lcBrowserLogin(t, intruder, "intruder@example.org", ssPassword)
+			if e := requireEnvelope(t, intruder.get(fetchURL, "Accept", "application/json"), http.StatusForbidden); e.ID != "security_identity_mismatch" {
+				t.Errorf("fetch by another identity: %+v", e)
+			}
+			sessionOnly := "ory_kratos_session=" + br.cookie("ory_kratos_session").Value
+			if r := do(t, http.MethodGet, fetchURL, nil, "Accept", "application/json", "Cookie", sessionOnly); r.Status != http.StatusOK {
+				t.Errorf("fetch with the session cookie alone: %s", r)
+			}
 			r := br.postForm(f.UI.Action, ssFormFor(t, f, "method", "profile", "traits.email", "lifecycle-moved@example.org", "traits.name.first", "Grace"))
 			if r.Status != http.StatusSeeOther || r.Header.Get("Location") != lcUI+"settings-done" {
 				t.Fatalf("profile: status %d Location %q, want 303 to settings.after.default_browser_return_url", r.Status, r.Header.Get("Location"))

@@ -64,6 +64,15 @@ func TestSelfServiceReturnTo(t *testing.T) {
 		if r.Status != http.StatusSeeOther || r.Header.Get("Location") != target {
 			t.Fatalf("status %d Location %q; body %s", r.Status, r.Header.Get("Location"), r.Body)
 		}
+		// Signed in now: starting login again follows an allowed return_to,
+		// starting registration goes to the default URL (as Kratos v0.9).
+		const back = "https://app.example.com/dashboard/again"
+		for kind, want := range map[string]string{"login": back, "registration": ssUI} {
+			r := br.get(ssFlowURL(s, "/self-service/"+kind+"/browser?return_to="+url.QueryEscape(back)))
+			if r.Status != http.StatusSeeOther || r.Header.Get("Location") != want {
+				t.Errorf("%s init while signed in: status %d Location %q, want %q", kind, r.Status, r.Header.Get("Location"), want)
+			}
+		}
 	})
 
 	t.Run("logout return_to", func(t *testing.T) {

@@ -284,21 +284,24 @@ func (e *Engine) Fetch(k Kind) http.HandlerFunc {
 			httpx.WriteError(w, r, err)
 			return
 		}
-		if f.Type == TypeBrowser && !e.CSRF.MatchesHash(r, f.CSRFTokenHash) {
-			httpx.WriteError(w, r, csrf.Violation(r, "The anti-CSRF cookie is missing or belongs to another flow; send the browser's cookies along when fetching a browser flow."))
-			return
-		}
-		if k == Registration && !e.Config.Selfservice.Flows.Registration.Enabled {
-			httpx.WriteError(w, r, errRegistrationDisabled())
-			return
-		}
 		if k == Settings {
+			// A settings flow is guarded by the session that owns it, not
+			// by the anti-CSRF cookie: Kratos answers 401 without a session
+			// and 403 security_identity_mismatch for another identity's
+			// flow, and UIs branch on those.
 			if err := e.guardSettingsFetch(w, r, f); err != nil {
 				if err != errResponded {
 					httpx.WriteError(w, r, err)
 				}
 				return
 			}
+		} else if f.Type == TypeBrowser && !e.CSRF.MatchesHash(r, f.CSRFTokenHash) {
+			httpx.WriteError(w, r, csrf.Violation(r, "The anti-CSRF cookie is missing or belongs to another flow; send the browser's cookies along when fetching a browser flow."))
+			return
+		}
+		if k == Registration && !e.Config.Selfservice.Flows.Registration.Enabled {
+			httpx.WriteError(w, r, errRegistrationDisabled())
+			return
 		}
 		if f.IsExpired(e.now()) {
 			httpx.WriteError(w, r, e.errFetchExpired(f))

@@ -34,7 +34,13 @@ func (e *Engine) InitRegistration(t Type) http.HandlerFunc {
 			return
 		}
 		if sess != nil {
-			e.answerSignedIn(w, r, t, errSessionAlreadyAvailable(registrationAlreadyReason), http.StatusSeeOther)
+			if t == TypeBrowser && !httpx.WantsJSON(r) {
+				// Unlike login, Kratos v0.9 sends a signed-in browser to the
+				// default return URL here, whatever return_to says.
+				redirect(w, r, e.Config.Selfservice.DefaultBrowserReturnURL, http.StatusSeeOther)
+				return
+			}
+			e.initError(w, r, t, errSessionAlreadyAvailable(registrationAlreadyReason))
 			return
 		}
 		f := e.newFlow(w, r, Registration, t)
