@@ -229,6 +229,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		AdminURL:      adminURL,
 		PublicMaxBody: cfg.Serve.Public.MaxBodyBytes,
 		AdminMaxBody:  cfg.Serve.Admin.MaxBodyBytes,
+		PublicCORS:    cfg.Serve.Public.CORS,
 		DB:            st,
 		Schemas:       schema.NewHandler(schemas, publicURL),
 		Identities:    identity.NewAdminHandler(identities, hasher, adminURL),

@@ -339,11 +339,6 @@ func TestKratosV09ConfigLoads(t *testing.T) {
 		"serve.admin.tls.cert.path",
 		"serve.admin.tls.key.path",
 		// allowed_methods and allow_credentials are set to their defaults.
-		"serve.public.cors.allowed_headers",
-		"serve.public.cors.allowed_origins",
-		"serve.public.cors.enabled",
-		"serve.public.cors.exposed_headers",
-		"serve.public.cors.max_age",
 		"serve.public.request_log.disable_for_health",
 		"tracing.provider",
 		"tracing.providers.jaeger.local_agent_address",

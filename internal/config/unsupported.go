@@ -18,6 +18,7 @@ var implemented = []string{
 	"serve.public.port",
 	"serve.public.base_url",
 	"serve.public.max_body_bytes",
+	"serve.public.cors",
 	"serve.admin.host",
 	"serve.admin.port",
 	"serve.admin.base_url",

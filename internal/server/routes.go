@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/hoplite-id/hoplite/internal/config"
 	"github.com/hoplite-id/hoplite/internal/flow"
 	"github.com/hoplite-id/hoplite/internal/identity"
 	"github.com/hoplite-id/hoplite/internal/schema"
@@ -27,6 +28,8 @@ type Deps struct {
 
 	PublicMaxBody int64
 	AdminMaxBody  int64
+	// PublicCORS is serve.public.cors; the admin port has no CORS.
+	PublicCORS config.CORS
 	// AdminAPIKeyValid, when set, protects every admin route.
 	AdminAPIKeyValid func(key string) bool
 
@@ -108,7 +111,7 @@ func Public(d Deps) http.Handler {
 	api("GET /admin/schemas/{id}", d.Schemas.Get)
 
 	mux.Handle("/", unrouted(mux))
-	return chain(mux, recoverPanics, logRequests(d.Logger), cleanPath, varyCookie, limitBodies(d.PublicMaxBody))
+	return chain(mux, recoverPanics, publicCORS(d.PublicCORS, d.Logger), logRequests(d.Logger), cleanPath, varyCookie, limitBodies(d.PublicMaxBody))
 }
 
 // Admin returns the handler of the admin port. Every route lives under
