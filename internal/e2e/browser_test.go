@@ -89,6 +89,23 @@ func TestBrowserSelfServiceFlows(t *testing.T) {
 		return p
 	}
 
+	// setPassword submits the password form of the settings page the
+	// browser shows and expects the success state with 1050001.
+	setPassword := func(t *testing.T, password, when string) {
+		t.Helper()
+		br := br.with(t)
+		br.fill("form-password", "password", password)
+		p := br.submit("form-password", "method", "password")
+		btExpectPage(t, ui, p, "settings")
+		btExpectStatuses(t, env, p, true, 303)
+		if p.State != "success" {
+			t.Errorf("%s: state %q; page %s", when, p.State, p)
+		}
+		if _, ok := p.message("", 1050001); !ok {
+			t.Errorf("%s: no message 1050001; messages %+v", when, p.Messages)
+		}
+	}
+
 	var identityID string
 	steps := []struct {
 		name string
@@ -263,16 +280,7 @@ func TestBrowserSelfServiceFlows(t *testing.T) {
 				t.Errorf("the stored identity's name is %v", name)
 			}
 
-			br.fill("form-password", "password", changedPwd)
-			p = br.submit("form-password", "method", "password")
-			btExpectPage(t, ui, p, "settings")
-			btExpectStatuses(t, env, p, true, 303)
-			if p.State != "success" {
-				t.Errorf("after changing the password: state %q; page %s", p.State, p)
-			}
-			if _, ok := p.message("", 1050001); !ok {
-				t.Errorf("changing the password does not show message 1050001; messages %+v", p.Messages)
-			}
+			setPassword(t, changedPwd, "changing the password")
 
 			logout(t)
 			if p := login(t, ssPassword); p.Page != "login" || !slices.Contains(p.messagesOf(""), 4000006) {
@@ -315,16 +323,7 @@ func TestBrowserSelfServiceFlows(t *testing.T) {
 			if !sessionCookie(t) {
 				t.Fatal("the recovery link issued no session cookie")
 			}
-			br.fill("form-password", "password", recoveredPwd)
-			p = br.submit("form-password", "method", "password")
-			btExpectPage(t, ui, p, "settings")
-			btExpectStatuses(t, env, p, true, 303)
-			if p.State != "success" {
-				t.Errorf("setting the password after recovery: state %q; page %s", p.State, p)
-			}
-			if _, ok := p.message("", 1050001); !ok {
-				t.Errorf("setting the password after recovery does not show message 1050001; messages %+v", p.Messages)
-			}
+			setPassword(t, recoveredPwd, "setting the password after recovery")
 
 			logout(t)
 			expectWelcome(t, login(t, recoveredPwd))

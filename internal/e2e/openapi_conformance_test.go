@@ -156,6 +156,18 @@ func TestOpenAPIConformance(t *testing.T) {
 	})
 }
 
+// oaEndpoints gives a scenario the base URLs of both ports (without the
+// trailing slash) and a recorder call that needs no client of its own.
+func oaEndpoints(rec *oaRecorder, s *testutil.Server) (pub, adm string, call func(t *testing.T, op string, want int, method, u string, body any, headers ...string) oaResult) {
+	pub = strings.TrimSuffix(s.PublicURL, "/")
+	adm = strings.TrimSuffix(s.AdminURL, "/")
+	call = func(t *testing.T, op string, want int, method, u string, body any, headers ...string) oaResult {
+		t.Helper()
+		return rec.call(t, nil, op, want, method, u, body, headers...)
+	}
+	return pub, adm, call
+}
+
 const oaUnknownID = "5b9a5f0e-3c1a-4c6b-9f0e-1a2b3c4d5e6f"
 
 // oaMainScenario walks every operation on a server with recovery and
@@ -164,13 +176,8 @@ const oaUnknownID = "5b9a5f0e-3c1a-4c6b-9f0e-1a2b3c4d5e6f"
 func oaMainScenario(t *testing.T, rec *oaRecorder, b testutil.Backend) {
 	env := lcStart(t, b, oaConformanceConfig)
 	s, box := env.s, env.box
-	pub := strings.TrimSuffix(s.PublicURL, "/")
-	adm := strings.TrimSuffix(s.AdminURL, "/")
+	pub, adm, call := oaEndpoints(rec, s)
 	jsonAccept := []string{"Accept", "application/json"}
-	call := func(t *testing.T, op string, want int, method, u string, body any, headers ...string) oaResult {
-		t.Helper()
-		return rec.call(t, nil, op, want, method, u, body, headers...)
-	}
 
 	t.Run("metadata", func(t *testing.T) {
 		call(t, "isAlive", 200, "GET", pub+"/health/alive", nil)
@@ -640,13 +647,8 @@ selfservice:
       lifespan: 1s
 `)
 	s := env.s
-	pub := strings.TrimSuffix(s.PublicURL, "/")
-	adm := strings.TrimSuffix(s.AdminURL, "/")
+	pub, adm, call := oaEndpoints(rec, s)
 	jsonAccept := []string{"Accept", "application/json"}
-	call := func(t *testing.T, op string, want int, method, u string, body any, headers ...string) oaResult {
-		t.Helper()
-		return rec.call(t, nil, op, want, method, u, body, headers...)
-	}
 	const email = "oa-expiry@example.org"
 	call(t, "adminCreateIdentity", 201, "POST", adm+"/admin/identities", map[string]any{
 		"schema_id": "default", "traits": map[string]any{"email": email},
@@ -717,8 +719,7 @@ selfservice:
     link:
       enabled: false
 `})
-	pub := strings.TrimSuffix(s.PublicURL, "/")
-	adm := strings.TrimSuffix(s.AdminURL, "/")
+	pub, adm, _ := oaEndpoints(rec, s)
 	id := rec.call(t, nil, "adminCreateIdentity", 201, "POST", adm+"/admin/identities", map[string]any{"schema_id": "default", "traits": map[string]any{"email": "oa-degraded@example.org"}}).str("id")
 	rec.call(t, nil, "adminCreateSelfServiceRecoveryLink", 404, "POST", adm+"/admin/recovery/link", map[string]any{"identity_id": id})
 	rec.call(t, nil, "initializeSelfServiceRecoveryFlowWithoutBrowser", 400, "GET", pub+"/self-service/recovery/api", nil)
