@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+
+	"github.com/hoplite-id/hoplite/internal/store"
 )
 
 // Error is an API error carrying everything the Kratos envelope can hold:
@@ -161,6 +163,9 @@ func As(err error) *Error {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		return TooLarge(mbe.Limit)
+	}
+	if errors.Is(err, store.ErrInvalidText) {
+		return BadRequest("The request contains text with characters that cannot be stored, such as a NUL character.")
 	}
 	return Internal(err)
 }

@@ -10,4 +10,8 @@ var (
 	ErrNotFound = errors.New("record not found")
 	// ErrConflict means a unique value (identifier, address, token) is taken.
 	ErrConflict = errors.New("a record with the same unique value exists already")
+	// ErrInvalidText means a text value holds characters the database cannot
+	// store or compare (a NUL character on PostgreSQL, for example). No
+	// stored value can equal such text, so lookups treat it as absent.
+	ErrInvalidText = errors.New("the text contains characters that cannot be stored")
 )

@@ -133,7 +133,7 @@ func (m *Method) Login(ctx context.Context, r *http.Request, f *flow.Flow, b *fl
 	identifier = strings.ToLower(strings.TrimSpace(identifier))
 
 	i, c, err := m.store.FindByCredentialsIdentifier(ctx, identity.CredentialsPassword, identifier)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalidText) {
 		m.compareDummy(ctx, password)
 		return nil, invalidCredentials()
 	}

@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"net/url"
 	"strconv"
 	"strings"
@@ -355,17 +356,52 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// tx runs fn in a transaction, committing when it returns nil.
+// txAttempts is how often tx runs a transaction that the database aborted
+// to break a deadlock or a serialization conflict.
+const txAttempts = 3
+
+// tx runs fn in a transaction, committing when it returns nil. When the
+// database aborts the transaction to resolve a deadlock with a concurrent
+// one (two writers touching the same identity's rows, for example), the
+// whole transaction is run again: the other side has finished or given up
+// by then. fn must therefore have no effects outside the transaction.
 func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	var err error
+	for attempt := 1; attempt <= txAttempts; attempt++ {
+		err = s.txOnce(ctx, fn)
+		if err == nil || !isTxConflict(err) || ctx.Err() != nil {
+			return s.mapErr(err)
+		}
+		time.Sleep(time.Duration(attempt) * time.Duration(1+mrand.IntN(5)) * time.Millisecond)
+	}
+	return s.mapErr(err)
+}
+
+func (s *Store) txOnce(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return s.mapErr(err)
+		return err
 	}
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
-		return s.mapErr(err)
+		return err
 	}
-	return s.mapErr(tx.Commit())
+	return tx.Commit()
+}
+
+// isTxConflict tells whether the database rolled a transaction back to
+// resolve a deadlock or a serialization failure, so that running it again
+// can succeed. (SQLite takes its write lock up front and waits instead.)
+func isTxConflict(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "40P01" || pe.Code == "40001"
+	}
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		return me.Number == 1213 // ER_LOCK_DEADLOCK
+	}
+	return false
 }
 
 // mapErr translates driver errors into store sentinels.
@@ -386,12 +422,22 @@ func (s *Store) mapErr(err error) error {
 		}
 	}
 	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Code == "23505" {
-		return fmt.Errorf("%w: %s", store.ErrConflict, pe.ConstraintName)
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "23505":
+			return fmt.Errorf("%w: %s", store.ErrConflict, pe.ConstraintName)
+		case "22021", "22P05": // character_not_in_repertoire (NUL), untranslatable_character
+			return fmt.Errorf("%w: %s", store.ErrInvalidText, pe.Message)
+		}
 	}
 	var me *mysql.MySQLError
-	if errors.As(err, &me) && me.Number == 1062 {
-		return fmt.Errorf("%w: %s", store.ErrConflict, me.Message)
+	if errors.As(err, &me) {
+		switch me.Number {
+		case 1062:
+			return fmt.Errorf("%w: %s", store.ErrConflict, me.Message)
+		case 1366, 1300: // incorrect string value, invalid character string
+			return fmt.Errorf("%w: %s", store.ErrInvalidText, me.Message)
+		}
 	}
 	return err
 }
