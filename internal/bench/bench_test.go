@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"errors"
 	"math"
 	"net"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -167,5 +169,34 @@ func TestReadMemoryAndCPU(t *testing.T) {
 	}
 	if Median([]float64{3, 1, 2}) != 2 || Median([]float64{4, 1, 2, 3}) != 2.5 || Median(nil) != 0 {
 		t.Error("median")
+	}
+}
+
+func TestHashRateWarmsUpFirst(t *testing.T) {
+	// A failing warm-up call is reported and nothing is measured.
+	boom := errors.New("boom")
+	var calls atomic.Int64
+	rate, err := HashRate(context.Background(), 2, time.Millisecond, func() error {
+		calls.Add(1)
+		return boom
+	})
+	if !errors.Is(err, boom) || rate != 0 {
+		t.Fatalf("rate %v, err %v; want 0 and the warm-up's error", rate, err)
+	}
+	if n := calls.Load(); n != 2 {
+		t.Fatalf("%d calls, want one warm-up call per goroutine and nothing after the failure", n)
+	}
+
+	// Every goroutine makes its warm-up call even when the measured window
+	// is over before it starts.
+	calls.Store(0)
+	if _, err := HashRate(context.Background(), 3, time.Nanosecond, func() error {
+		calls.Add(1)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n := calls.Load(); n < 3 {
+		t.Fatalf("%d calls, want at least the 3 warm-up calls", n)
 	}
 }

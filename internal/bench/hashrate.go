@@ -10,6 +10,13 @@ import (
 // calls per second summed over goroutines, each goroutine's rate being its
 // calls divided by the time up to the end of its own last call (so a call
 // still running at the deadline does not dilute the rate).
+//
+// Each goroutine first makes one unmeasured call, all at once. A memory-hard
+// hash such as argon2 allocates its whole memory (128 MiB by default) per
+// call, and after an idle spell the Go runtime has returned that memory to
+// the operating system: without the warm-up the first calls pay a page
+// fault per fresh page and the rate comes out far too low (a third to a
+// half of the warm rate was seen), while the server under test is warm.
 func HashRate(ctx context.Context, goroutines int, d time.Duration, fn func() error) (float64, error) {
 	var (
 		wg       sync.WaitGroup
@@ -17,6 +24,18 @@ func HashRate(ctx context.Context, goroutines int, d time.Duration, fn func() er
 		total    float64
 		firstErr error
 	)
+	warmErrs := make(chan error, goroutines)
+	for g := 0; g < goroutines; g++ {
+		go func() { warmErrs <- fn() }()
+	}
+	for g := 0; g < goroutines; g++ {
+		if err := <-warmErrs; err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	if firstErr != nil {
+		return 0, firstErr
+	}
 	start := time.Now()
 	deadline := start.Add(d)
 	for g := 0; g < goroutines; g++ {
