@@ -18,22 +18,7 @@ func TestAdminConcurrentWrites(t *testing.T) {
 		s := testutil.StartServer(t, testutil.Options{DSN: b.NewDSN(t)})
 		const n = 12
 
-		race := func(f func(k int) response) []response {
-			out := make([]response, n)
-			start := make(chan struct{})
-			var wg sync.WaitGroup
-			for k := range n {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					<-start
-					out[k] = f(k)
-				}()
-			}
-			close(start)
-			wg.Wait()
-			return out
-		}
+		race := func(f func(k int) response) []response { return rcRace(n, f) }
 
 		same := race(func(int) response {
 			return doJSON(t, http.MethodPost, adminURL(s, "identities"), map[string]any{"traits": map[string]any{"email": "race@example.org"}})

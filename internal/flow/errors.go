@@ -103,6 +103,11 @@ func (e *Engine) fail(w http.ResponseWriter, r *http.Request, f *Flow, b *Body, 
 		// identity as stored, not as the failed submission would have
 		// changed it, as Kratos does.
 		i, ierr := e.Identities.Get(r.Context(), f.IdentityID.UUID, false)
+		if identity.IsNotFound(ierr) {
+			// Deleted while the submission ran.
+			e.answerNoSettingsSession(w, r, f)
+			return
+		}
 		if ierr != nil {
 			httpx.WriteError(w, r, ierr)
 			return
@@ -111,6 +116,11 @@ func (e *Engine) fail(w http.ResponseWriter, r *http.Request, f *Flow, b *Body, 
 	}
 	f.UpdatedAt = identity.Now()
 	if uerr := e.Store.UpdateFlow(r.Context(), f); uerr != nil {
+		if f.Kind == Settings && identity.IsNotFound(uerr) {
+			// The flow went with its identity, deleted meanwhile.
+			e.answerNoSettingsSession(w, r, f)
+			return
+		}
 		httpx.WriteError(w, r, uerr)
 		return
 	}

@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"github.com/hoplite-id/hoplite/internal/httpx"
 	"github.com/hoplite-id/hoplite/internal/identity"
 	"github.com/hoplite-id/hoplite/internal/session"
+	"github.com/hoplite-id/hoplite/internal/store"
 	"github.com/hoplite-id/hoplite/internal/ui"
 )
 
@@ -173,6 +175,11 @@ func (e *Engine) finishLogin(w http.ResponseWriter, r *http.Request, f *Flow, b 
 		err = e.Sessions.Refresh(ctx, s, meth)
 	} else {
 		err = e.Sessions.Persist(ctx, s)
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		// The identity was deleted while it signed in: answer as a moment
+		// later, when it would not have been found.
+		err = NewFormError("", ui.ErrInvalidCredentials())
 	}
 	if err != nil {
 		e.fail(w, r, f, b, err)

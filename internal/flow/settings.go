@@ -141,11 +141,7 @@ func (e *Engine) SubmitSettings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if sess == nil {
-		if isHTML(r, f) {
-			redirect(w, r, e.Config.Selfservice.Flows.Login.UIURL, http.StatusFound)
-			return
-		}
-		httpx.WriteError(w, r, session.ErrSessionInactive())
+		e.answerNoSettingsSession(w, r, f)
 		return
 	}
 	if !f.IdentityID.Valid || f.IdentityID.UUID != sess.IdentityID {
@@ -184,6 +180,11 @@ func (e *Engine) SubmitSettings(w http.ResponseWriter, r *http.Request) {
 	}
 
 	i, err := e.Identities.Get(r.Context(), sess.IdentityID, true)
+	if identity.IsNotFound(err) {
+		// Deleted since its session was checked.
+		e.answerNoSettingsSession(w, r, f)
+		return
+	}
 	if err != nil {
 		e.fail(w, r, f, b, err)
 		return
@@ -208,6 +209,10 @@ func (e *Engine) SubmitSettings(w http.ResponseWriter, r *http.Request) {
 	}
 	f.DeleteInternal(resumeKey)
 	if err := e.Identities.Update(r.Context(), req.Identity); err != nil {
+		if identity.IsNotFound(err) {
+			e.answerNoSettingsSession(w, r, f)
+			return
+		}
 		if identity.IsConflict(err) {
 			err = NewFormError("", ui.ErrDuplicateIdentifier())
 		}
@@ -215,6 +220,17 @@ func (e *Engine) SubmitSettings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e.finishSettings(w, r, f, b, req.Identity, used)
+}
+
+// answerNoSettingsSession answers a settings request without a session, or
+// whose identity (with its sessions and flows) was deleted while it ran:
+// browsers are sent to sign in, API and JSON clients get 401.
+func (e *Engine) answerNoSettingsSession(w http.ResponseWriter, r *http.Request, f *Flow) {
+	if isHTML(r, f) {
+		redirect(w, r, e.Config.Selfservice.Flows.Login.UIURL, http.StatusFound)
+		return
+	}
+	httpx.WriteError(w, r, session.ErrSessionInactive())
 }
 
 // requireReauth answers a sensitive change from a session that is too old:
@@ -268,6 +284,11 @@ func (e *Engine) finishSettings(w http.ResponseWriter, r *http.Request, f *Flow,
 	f.UI.AddMessage(ui.InfoSettingsSaved())
 	f.UpdatedAt = identity.Now()
 	if err := e.Store.UpdateFlow(ctx, f); err != nil {
+		if identity.IsNotFound(err) {
+			// The identity was deleted, and its flows with it.
+			e.answerNoSettingsSession(w, r, f)
+			return
+		}
 		e.fail(w, r, f, b, err)
 		return
 	}

@@ -420,12 +420,19 @@ func (s *Store) mapErr(err error) error {
 		if se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey {
 			return fmt.Errorf("%w: %v", store.ErrConflict, err)
 		}
+		if se.ExtendedCode == sqlite3.ErrConstraintForeignKey {
+			// The row refers to one that is gone (an identity deleted
+			// while a session was being written for it).
+			return fmt.Errorf("%w: %v", store.ErrNotFound, err)
+		}
 	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		switch pe.Code {
 		case "23505":
 			return fmt.Errorf("%w: %s", store.ErrConflict, pe.ConstraintName)
+		case "23503": // foreign_key_violation: the referenced row is gone
+			return fmt.Errorf("%w: %s", store.ErrNotFound, pe.ConstraintName)
 		case "22021", "22P05": // character_not_in_repertoire (NUL), untranslatable_character
 			return fmt.Errorf("%w: %s", store.ErrInvalidText, pe.Message)
 		}
@@ -435,6 +442,8 @@ func (s *Store) mapErr(err error) error {
 		switch me.Number {
 		case 1062:
 			return fmt.Errorf("%w: %s", store.ErrConflict, me.Message)
+		case 1452: // a foreign key fails: the referenced row is gone
+			return fmt.Errorf("%w: %s", store.ErrNotFound, me.Message)
 		case 1366, 1300: // incorrect string value, invalid character string
 			return fmt.Errorf("%w: %s", store.ErrInvalidText, me.Message)
 		}
