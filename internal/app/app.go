@@ -325,11 +325,18 @@ func (a *App) Serve(ctx context.Context, publicLn, adminLn net.Listener) error {
 	a.Logger.Info("shutting down: waiting for in-flight requests")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
+	// Both ports drain at once: Shutdown also waits (up to five seconds) for
+	// connections that were opened but never sent a request, and one port's
+	// wait need not add to the other's.
+	var drained sync.WaitGroup
 	for _, srv := range servers {
-		if err := srv.Shutdown(shutdownCtx); err != nil {
-			a.Logger.Warn("shutdown did not finish in time", "error", err)
-		}
+		drained.Go(func() {
+			if err := srv.Shutdown(shutdownCtx); err != nil {
+				a.Logger.Warn("shutdown did not finish in time", "error", err)
+			}
+		})
 	}
+	drained.Wait()
 	if err := a.hooks.Wait(shutdownCtx); err != nil {
 		a.Logger.Warn("background web hooks did not finish in time", "error", err)
 	}

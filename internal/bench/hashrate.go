@@ -11,12 +11,14 @@ import (
 // calls divided by the time up to the end of its own last call (so a call
 // still running at the deadline does not dilute the rate).
 //
-// Each goroutine first makes one unmeasured call, all at once. A memory-hard
-// hash such as argon2 allocates its whole memory (128 MiB by default) per
-// call, and after an idle spell the Go runtime has returned that memory to
-// the operating system: without the warm-up the first calls pay a page
-// fault per fresh page and the rate comes out far too low (a third to a
-// half of the warm rate was seen), while the server under test is warm.
+// Before the measured window, all goroutines run fn unmeasured for a third
+// of d (at least one call each). A memory-hard hash such as argon2
+// allocates its whole memory (128 MiB by default) per call, and after an
+// idle spell the Go runtime has returned that memory to the operating
+// system: measured cold, the first calls pay a page fault per fresh page
+// and the heap is still growing, and the rate came out at a third to a half
+// of the warm rate, while the server under test is warm. One warm-up call
+// per goroutine was not always enough.
 func HashRate(ctx context.Context, goroutines int, d time.Duration, fn func() error) (float64, error) {
 	var (
 		wg       sync.WaitGroup
@@ -24,9 +26,21 @@ func HashRate(ctx context.Context, goroutines int, d time.Duration, fn func() er
 		total    float64
 		firstErr error
 	)
+	warmUntil := time.Now().Add(d / 3)
 	warmErrs := make(chan error, goroutines)
 	for g := 0; g < goroutines; g++ {
-		go func() { warmErrs <- fn() }()
+		go func() {
+			for {
+				if err := fn(); err != nil {
+					warmErrs <- err
+					return
+				}
+				if !time.Now().Before(warmUntil) || ctx.Err() != nil {
+					warmErrs <- nil
+					return
+				}
+			}
+		}()
 	}
 	for g := 0; g < goroutines; g++ {
 		if err := <-warmErrs; err != nil && firstErr == nil {
