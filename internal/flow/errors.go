@@ -59,6 +59,13 @@ var secretInputs = []string{"password", "totp_code", "lookup_secret"}
 // JSON clients, a redirect back to the form for browsers. Other errors are
 // answered as JSON errors, or shown on the error UI.
 func (e *Engine) fail(w http.ResponseWriter, r *http.Request, f *Flow, b *Body, err error) {
+	if f.Kind == Settings && identity.IsNotFound(err) {
+		// The identity was deleted while the submission ran, and its
+		// sessions and flows with it: answer as to a request without a
+		// session.
+		e.answerNoSettingsSession(w, r, f)
+		return
+	}
 	items, isForm := FormItems(err)
 	// Errors that carry a safe reason but no status (a failed web hook) are
 	// answered as Kratos does: 400 on API flows, 500 otherwise.
@@ -104,8 +111,7 @@ func (e *Engine) fail(w http.ResponseWriter, r *http.Request, f *Flow, b *Body, 
 		// changed it, as Kratos does.
 		i, ierr := e.Identities.Get(r.Context(), f.IdentityID.UUID, false)
 		if identity.IsNotFound(ierr) {
-			// Deleted while the submission ran.
-			e.answerNoSettingsSession(w, r, f)
+			e.answerNoSettingsSession(w, r, f) // deleted meanwhile, as above
 			return
 		}
 		if ierr != nil {
@@ -117,8 +123,7 @@ func (e *Engine) fail(w http.ResponseWriter, r *http.Request, f *Flow, b *Body, 
 	f.UpdatedAt = identity.Now()
 	if uerr := e.Store.UpdateFlow(r.Context(), f); uerr != nil {
 		if f.Kind == Settings && identity.IsNotFound(uerr) {
-			// The flow went with its identity, deleted meanwhile.
-			e.answerNoSettingsSession(w, r, f)
+			e.answerNoSettingsSession(w, r, f) // deleted meanwhile, as above
 			return
 		}
 		httpx.WriteError(w, r, uerr)

@@ -180,11 +180,6 @@ func (e *Engine) SubmitSettings(w http.ResponseWriter, r *http.Request) {
 	}
 
 	i, err := e.Identities.Get(r.Context(), sess.IdentityID, true)
-	if identity.IsNotFound(err) {
-		// Deleted since its session was checked.
-		e.answerNoSettingsSession(w, r, f)
-		return
-	}
 	if err != nil {
 		e.fail(w, r, f, b, err)
 		return
@@ -209,10 +204,6 @@ func (e *Engine) SubmitSettings(w http.ResponseWriter, r *http.Request) {
 	}
 	f.DeleteInternal(resumeKey)
 	if err := e.Identities.Update(r.Context(), req.Identity); err != nil {
-		if identity.IsNotFound(err) {
-			e.answerNoSettingsSession(w, r, f)
-			return
-		}
 		if identity.IsConflict(err) {
 			err = NewFormError("", ui.ErrDuplicateIdentifier())
 		}
@@ -284,11 +275,6 @@ func (e *Engine) finishSettings(w http.ResponseWriter, r *http.Request, f *Flow,
 	f.UI.AddMessage(ui.InfoSettingsSaved())
 	f.UpdatedAt = identity.Now()
 	if err := e.Store.UpdateFlow(ctx, f); err != nil {
-		if identity.IsNotFound(err) {
-			// The identity was deleted, and its flows with it.
-			e.answerNoSettingsSession(w, r, f)
-			return
-		}
 		e.fail(w, r, f, b, err)
 		return
 	}
