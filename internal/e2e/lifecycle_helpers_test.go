@@ -27,22 +27,11 @@ import (
 )
 
 // lcUI is the base of the self-service UI URLs of the lifecycle suites.
-const lcUI = "http://127.0.0.1:4455/"
+const lcUI = ssUI
 
 // lcConfig turns recovery and verification on and names a UI for every
 // flow. The courier's SMTP URI is added by lcStart.
-const lcConfig = `
-selfservice:
-  flows:
-    error:
-      ui_url: http://127.0.0.1:4455/error
-    login:
-      ui_url: http://127.0.0.1:4455/login
-    settings:
-      ui_url: http://127.0.0.1:4455/settings
-    registration:
-      ui_url: http://127.0.0.1:4455/registration
-    recovery:
+const lcConfig = ssFlowUIs + `    recovery:
       enabled: true
       ui_url: http://127.0.0.1:4455/recovery
     verification:
@@ -219,6 +208,41 @@ func lcVerificationLinkBody(email, csrf string) kratos.SubmitSelfServiceVerifica
 		b.SetCsrfToken(csrf)
 	}
 	return kratos.SubmitSelfServiceVerificationFlowWithLinkMethodBodyAsSubmitSelfServiceVerificationFlowBody(b)
+}
+
+// lcRequestRecovery asks for a recovery link for email through an API
+// recovery flow, failing the test unless the request is accepted, and
+// returns the flow's id. The link arrives by mail.
+func lcRequestRecovery(t testing.TB, s *testutil.Server, email string) string {
+	t.Helper()
+	ctx := context.Background()
+	api := s.Public.V0alpha2Api
+	f, res, err := api.InitializeSelfServiceRecoveryFlowWithoutBrowser(ctx).Execute()
+	if err != nil {
+		t.Fatalf("recovery init: %v (%d)", err, sdkStatus(res))
+	}
+	if _, res, err := api.SubmitSelfServiceRecoveryFlow(ctx).Flow(f.Id).
+		SubmitSelfServiceRecoveryFlowBody(lcRecoveryLinkBody(email, "")).Execute(); err != nil {
+		t.Fatalf("recovery submit: %v (%d) %s", err, sdkStatus(res), sdkErrorBody(err))
+	}
+	return f.Id
+}
+
+// lcRequestVerification asks for a verification link for email through an
+// API verification flow, like lcRequestRecovery.
+func lcRequestVerification(t testing.TB, s *testutil.Server, email string) string {
+	t.Helper()
+	ctx := context.Background()
+	api := s.Public.V0alpha2Api
+	f, res, err := api.InitializeSelfServiceVerificationFlowWithoutBrowser(ctx).Execute()
+	if err != nil {
+		t.Fatalf("verification init: %v (%d)", err, sdkStatus(res))
+	}
+	if _, res, err := api.SubmitSelfServiceVerificationFlow(ctx).Flow(f.Id).
+		SubmitSelfServiceVerificationFlowBody(lcVerificationLinkBody(email, "")).Execute(); err != nil {
+		t.Fatalf("verification submit: %v (%d) %s", err, sdkStatus(res), sdkErrorBody(err))
+	}
+	return f.Id
 }
 
 // lcProfileBody is the SDK body of a profile settings submission.

@@ -177,21 +177,14 @@ func TestLifecycleWebHooks(t *testing.T) {
 		})
 
 		t.Run("recovery", func(t *testing.T) {
-			f, _, err := s.Public.V0alpha2Api.InitializeSelfServiceRecoveryFlowWithoutBrowser(ctx).Execute()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, res, err := s.Public.V0alpha2Api.SubmitSelfServiceRecoveryFlow(ctx).Flow(f.Id).
-				SubmitSelfServiceRecoveryFlowBody(lcRecoveryLinkBody(email, "")).Execute(); err != nil {
-				t.Fatalf("%v (%d)", err, sdkStatus(res))
-			}
+			flowID := lcRequestRecovery(t, s, email)
 			if n := len(h.callsTo("/recovery-after")); n != 0 {
 				t.Errorf("recovery hook ran %d times before the link was opened", n)
 			}
 			r := ssNewBrowser(t, s).do(http.MethodGet, box.next(t, email).link(t), nil, "X-Lifecycle-Test", "recover-link")
 			lcFlowIDFrom(t, r, "settings")
 			lcCheckCall(t, "recovery after", h.waitCalls(t, "/recovery-after", 1)[0], "basic_auth", map[string]any{
-				"flow_id": f.Id, "identity_id": identityID, "email": email, "method": "GET", "test_header": "recover-link",
+				"flow_id": flowID, "identity_id": identityID, "email": email, "method": "GET", "test_header": "recover-link",
 			})
 		})
 	})
@@ -343,14 +336,7 @@ func TestLifecycleWebHookFailures(t *testing.T) {
 		t.Run("after verification: the address stays unverified", func(t *testing.T) {
 			h.fail("/verification-after", hookStatus)
 			defer h.fail("/verification-after", 0)
-			f, _, err := s.Public.V0alpha2Api.InitializeSelfServiceVerificationFlowWithoutBrowser(ctx).Execute()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, _, err := s.Public.V0alpha2Api.SubmitSelfServiceVerificationFlow(ctx).Flow(f.Id).
-				SubmitSelfServiceVerificationFlowBody(lcVerificationLinkBody(email, "")).Execute(); err != nil {
-				t.Fatal(err)
-			}
+			lcRequestVerification(t, s, email)
 			// The link of an API flow: the error is the flow's JSON error.
 			r := ssNewBrowser(t, s).get(box.next(t, email).link(t))
 			requireHookError(t, r, http.StatusBadRequest)
@@ -423,14 +409,7 @@ func TestLifecycleWebHooksIgnored(t *testing.T) {
 		if a := lcVerifiable(t, s, reg.Identity.Id, email); !a.Verified {
 			t.Errorf("address %+v", a)
 		}
-		rf, _, err := s.Public.V0alpha2Api.InitializeSelfServiceRecoveryFlowWithoutBrowser(ctx).Execute()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, _, err := s.Public.V0alpha2Api.SubmitSelfServiceRecoveryFlow(ctx).Flow(rf.Id).
-			SubmitSelfServiceRecoveryFlowBody(lcRecoveryLinkBody(email, "")).Execute(); err != nil {
-			t.Fatal(err)
-		}
+		lcRequestRecovery(t, s, email)
 		lcFlowIDFrom(t, ssNewBrowser(t, s).get(box.next(t, email).link(t)), "settings")
 
 		// Every hook was still called, in the background.

@@ -18,9 +18,10 @@ import (
 
 const ssUI = "http://127.0.0.1:4455/"
 
-// ssBrowserConfig names a UI for every flow and issues sessions on
-// registration.
-const ssBrowserConfig = `
+// ssFlowUIs names a UI under ssUI for the error, login, settings and
+// registration flows. It ends inside selfservice.flows.registration, so
+// more of that flow's keys (or more flows) can be appended.
+const ssFlowUIs = `
 selfservice:
   flows:
     error:
@@ -31,7 +32,11 @@ selfservice:
       ui_url: http://127.0.0.1:4455/settings
     registration:
       ui_url: http://127.0.0.1:4455/registration
-      after:
+`
+
+// ssBrowserConfig names a UI for every flow and issues sessions on
+// registration.
+const ssBrowserConfig = ssFlowUIs + `      after:
         password:
           hooks:
             - hook: session

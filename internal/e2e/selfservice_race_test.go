@@ -391,20 +391,11 @@ func TestSelfServiceRaceRecoveryLink(t *testing.T) {
 		env := lcStart(t, b)
 		rcCloseIdleBeforeStop(t)
 		s, box := env.s, env.box
-		ctx := context.Background()
-		api := s.Public.V0alpha2Api
 		const email = "race-recover@example.org"
 		id := ssRegister(t, s, email, ssPassword).Identity.Id
 		box.next(t, email) // the verification mail
 
-		f, res, err := api.InitializeSelfServiceRecoveryFlowWithoutBrowser(ctx).Execute()
-		if err != nil {
-			t.Fatalf("recovery init: %v (%d)", err, sdkStatus(res))
-		}
-		if _, res, err := api.SubmitSelfServiceRecoveryFlow(ctx).Flow(f.Id).
-			SubmitSelfServiceRecoveryFlowBody(lcRecoveryLinkBody(email, "")).Execute(); err != nil {
-			t.Fatalf("recovery submit: %v (%d) %s", err, sdkStatus(res), sdkErrorBody(err))
-		}
+		flowID := lcRequestRecovery(t, s, email)
 		link := box.next(t, email).link(t)
 
 		out := rcOpenAtOnce(t, s, link, 10)
@@ -431,7 +422,7 @@ func TestSelfServiceRaceRecoveryLink(t *testing.T) {
 					t.Errorf("#%d: a losing browser got a session cookie", k)
 				}
 				nid := loc.Query().Get("flow")
-				if nid == "" || nid == f.Id {
+				if nid == "" || nid == flowID {
 					t.Errorf("#%d: Location %s, want a new recovery flow", k, loc)
 					continue
 				}
@@ -446,7 +437,7 @@ func TestSelfServiceRaceRecoveryLink(t *testing.T) {
 		if winners != 1 {
 			t.Errorf("%d browsers recovered the account with one link, want exactly 1", winners)
 		}
-		if rf := lcFetchAny(t, s, nil, "recovery", f.Id); rf.State != "passed_challenge" {
+		if rf := lcFetchAny(t, s, nil, "recovery", flowID); rf.State != "passed_challenge" {
 			t.Errorf("recovery flow state %q after the link, want passed_challenge", rf.State)
 		}
 		if r := ssNewBrowser(t, s).get(link); r.Status != http.StatusSeeOther || ssWithoutQuery(ssLocation(t, r)) != lcUI+"recovery" {
@@ -460,20 +451,11 @@ func TestSelfServiceRaceVerificationLink(t *testing.T) {
 		env := lcStart(t, b)
 		rcCloseIdleBeforeStop(t)
 		s, box := env.s, env.box
-		ctx := context.Background()
-		api := s.Public.V0alpha2Api
 		const email = "race-verify@example.org"
 		id := ssRegister(t, s, email, ssPassword).Identity.Id
 		box.next(t, email) // the registration's verification mail stays unused
 
-		f, res, err := api.InitializeSelfServiceVerificationFlowWithoutBrowser(ctx).Execute()
-		if err != nil {
-			t.Fatalf("verification init: %v (%d)", err, sdkStatus(res))
-		}
-		if _, res, err := api.SubmitSelfServiceVerificationFlow(ctx).Flow(f.Id).
-			SubmitSelfServiceVerificationFlowBody(lcVerificationLinkBody(email, "")).Execute(); err != nil {
-			t.Fatalf("verification submit: %v (%d) %s", err, sdkStatus(res), sdkErrorBody(err))
-		}
+		flowID := lcRequestVerification(t, s, email)
 		link := box.next(t, email).link(t)
 		if a := lcVerifiable(t, s, id, email); a.Verified {
 			t.Fatalf("address verified before the link was opened: %+v", a)
@@ -492,7 +474,7 @@ func TestSelfServiceRaceVerificationLink(t *testing.T) {
 				continue
 			}
 			fid := loc.Query().Get("flow")
-			if fid == f.Id {
+			if fid == flowID {
 				vf := lcFetchAny(t, s, nil, "verification", fid)
 				winners++
 				if vf.State != "passed_challenge" || !containsID(ssIDs(vf.UI.Messages), 1080002) {
