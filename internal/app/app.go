@@ -45,6 +45,7 @@ type App struct {
 	Store  *sqlstore.Store
 
 	Identities *identity.Service
+	Sessions   *session.Manager
 	Hasher     hash.Hasher
 	hooks      *hook.Runner
 
@@ -175,6 +176,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		WhoamiRequiredAAL: cfg.Session.Whoami.RequiredAAL,
 		PublicURL:         publicURL.String(),
 		CacheMaxAge:       cfg.Session.Cache.MaxAge,
+		// Session cookies Kratos wrote keep working after a move.
+		KratosCookieSecrets: cfg.CookieSecrets(),
 	}, identities.Expose)
 	csrfManager := csrf.New(publicURL.String(), csrf.CookieSettings{
 		Domain: cfg.Cookies.Domain, Path: cfg.Cookies.Path, SameSite: cfg.CSRFCookieSameSite(), Secure: cfg.CookieSecure(),
@@ -242,7 +245,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 
 	return &App{
 		Config: cfg, Logger: logger, Store: st,
-		Identities: identities, Hasher: hasher, hooks: hooks,
+		Identities: identities, Sessions: sessions, Hasher: hasher, hooks: hooks,
 		Courier: mailer, MailSender: mailSender,
 		public: server.Public(deps), admin: server.Admin(deps),
 	}, nil

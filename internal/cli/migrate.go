@@ -91,6 +91,6 @@ forward-only and idempotent, and several processes may run them at once.`,
 	sqlCmd.Flags().BoolVarP(&fromEnv, "read-from-env", "e", false, "read the DSN from the DSN environment variable or the configuration")
 	sqlCmd.Flags().BoolVarP(&yes, "yes", "y", false, "apply without asking")
 	sqlCmd.Flags().StringSliceVarP(&files, "config", "c", nil, "configuration file holding the dsn")
-	migrate.AddCommand(sqlCmd)
+	migrate.AddCommand(sqlCmd, newMigrateFromKratosCmd())
 	return migrate
 }

@@ -37,6 +37,9 @@ type Config struct {
 	// CacheMaxAge is session.cache.max_age: how long a checked session may
 	// be served from memory (0, the default, disables the cache).
 	CacheMaxAge time.Duration
+	// KratosCookieSecrets (secrets.cookie, else secrets.default) open
+	// session cookies written by Ory Kratos before a move to Hoplite.
+	KratosCookieSecrets []string
 }
 
 // Manager issues and checks sessions.
@@ -45,6 +48,7 @@ type Manager struct {
 	hasher    *TokenHasher
 	logoutKey *TokenHasher
 	cache     *cache
+	kratos    *kratosCookie
 	cfg       Config
 	expose    func(*identity.Identity) *identity.Identity
 }
@@ -57,8 +61,14 @@ func NewManager(st Store, secrets []string, cfg Config, expose func(*identity.Id
 		hasher:    NewTokenHasher("session-token", secrets),
 		logoutKey: NewTokenHasher("logout-token", secrets),
 		cache:     newCache(cfg.CacheMaxAge, 100_000),
+		kratos:    newKratosCookie(cfg.Cookie.Name, cfg.KratosCookieSecrets),
 	}
 }
+
+// TokenHash is the keyed hash under which a session token is stored (under
+// the current secret): what a session moved in from elsewhere, whose token
+// is known, must be stored under.
+func (m *Manager) TokenHash(token string) string { return m.hasher.Hash(token) }
 
 // Config returns the settings.
 func (m *Manager) Config() Config { return m.cfg }
@@ -146,10 +156,10 @@ func (m *Manager) TokenFromRequest(r *http.Request) (token string, fromCookie bo
 		return t, false
 	}
 	if t := strings.TrimSpace(r.Header.Get("X-Session-Cookie")); t != "" {
-		return t, true
+		return m.cookieToken(t), true
 	}
 	if c, err := r.Cookie(m.cfg.Cookie.Name); err == nil && c.Value != "" {
-		return c.Value, true
+		return m.cookieToken(c.Value), true
 	}
 	if scheme, t, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "bearer") {
 		if t = strings.TrimSpace(t); t != "" {
@@ -157,6 +167,15 @@ func (m *Manager) TokenFromRequest(r *http.Request) (token string, fromCookie bo
 		}
 	}
 	return "", false
+}
+
+// cookieToken is the token a session cookie value carries: the value
+// itself, or the token inside a cookie Kratos wrote.
+func (m *Manager) cookieToken(v string) string {
+	if t, ok := m.kratos.token(v); ok {
+		return t
+	}
+	return v
 }
 
 // HasSessionCredentials reports whether the request carries any session

@@ -15,7 +15,8 @@ import (
 	"github.com/hoplite-id/hoplite/internal/session"
 )
 
-// Bulk seeding for load tests and benchmarks (cmd/hoplite-bench).
+// Bulk seeding for load tests and benchmarks (cmd/hoplite-bench), and for
+// moving data in from Kratos (internal/kratosimport, with Durable set).
 //
 // The rows are exactly those CreateIdentity and CreateSession write (same
 // columns, same Go values bound through the same driver), but many rows go
@@ -32,6 +33,10 @@ type SeedOptions struct {
 	// Workers is how many transactions run at once. SQLite has one writer,
 	// so it always uses 1; the default elsewhere is 4.
 	Workers int
+	// Durable keeps the connection's usual durability: without it, seeding
+	// turns off synchronous commits, which a benchmark's throw-away data
+	// can afford and real data cannot.
+	Durable bool
 }
 
 func (o SeedOptions) withDefaults(d Dialect) SeedOptions {
@@ -157,6 +162,9 @@ func (s *Store) seedParallel(ctx context.Context, n int, opts SeedOptions, batch
 		cancel()
 	}
 	set, reset := s.seedSessionSettings()
+	if opts.Durable {
+		set, reset = nil, nil
+	}
 	for w := 0; w < opts.Workers; w++ {
 		wg.Add(1)
 		go func() {
