@@ -127,7 +127,7 @@ func buildFixture(t testing.TB, k *kratosDB) *fixture {
 	bc.Verified, bc.VerifiedAt = true, &verifiedAt
 	bc.Sessions = append(bc.Sessions,
 		kratosSession{Active: true, Issued: now.Add(-48 * time.Hour), Expires: now.Add(-24 * time.Hour)}, // expired
-		kratosSession{Active: false})                                                                   // revoked
+		kratosSession{Active: false}) // revoked
 	ar := mk("argon2@example.org", "argon2-password-2", argon2Hash("argon2-password-2"))
 	ar.StateChangedAt = &changed
 	pb := mk("pbkdf2@example.org", "pbkdf2-password-3", pbkdf2Hash(t, "pbkdf2-password-3"))
