@@ -54,7 +54,7 @@ type Options struct {
 	// Messages also moves queued courier messages.
 	Messages bool
 	// BatchSize is how many rows one page (and one write transaction)
-	// holds. Default 1000.
+	// holds. Default 2000.
 	BatchSize int
 	// Progress receives progress lines (nil: none); Bar draws them as a bar
 	// redrawn in place, for a terminal.
@@ -125,7 +125,7 @@ type mover struct {
 func Run(ctx context.Context, target Target, opts Options) (*Report, error) {
 	start := time.Now()
 	if opts.BatchSize <= 0 {
-		opts.BatchSize = 1000
+		opts.BatchSize = 2000
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -234,58 +234,116 @@ func (m *mover) write(ctx context.Context, batch []*identity.Identity) error {
 	return nil
 }
 
+// pageOf is one page read (and converted) ahead of the writer.
+type pageOf[T any] struct {
+	items []T
+	err   error
+}
+
+// prefetch reads pages in a goroutine, one page ahead of the caller, so
+// that reading and converting the next page overlaps with writing the
+// current one. read returns a page and the id to continue after; an empty
+// page ends. The returned stop must be called when the caller is done.
+func prefetch[T any](ctx context.Context, read func(ctx context.Context, after uuid.UUID) ([]T, uuid.UUID, error)) (<-chan pageOf[T], func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	out := make(chan pageOf[T], 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(out)
+		var after uuid.UUID
+		for {
+			items, last, err := read(ctx, after)
+			if len(items) == 0 && err == nil {
+				return
+			}
+			select {
+			case out <- pageOf[T]{items: items, err: err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+			after = last
+		}
+	}()
+	return out, func() {
+		cancel()
+		for range out {
+		}
+		<-done
+	}
+}
+
+// convertedIdentity is a source identity and what it becomes.
+type convertedIdentity struct {
+	src *srcIdentity
+	i   *identity.Identity
+	err error
+}
+
 func (m *mover) moveIdentities(ctx context.Context) error {
-	var after uuid.UUID
-	for {
+	pages, stop := prefetch(ctx, func(ctx context.Context, after uuid.UUID) ([]convertedIdentity, uuid.UUID, error) {
 		page, err := m.src.identities(ctx, after, m.opts.BatchSize)
-		if err != nil {
-			return fmt.Errorf("reading identities: %w", err)
+		if err != nil || len(page) == 0 {
+			return nil, uuid.Nil, err
 		}
-		if len(page) == 0 {
-			return nil
+		out := make([]convertedIdentity, len(page))
+		for k, src := range page {
+			i, err := m.convertIdentity(src)
+			out[k] = convertedIdentity{src: src, i: i, err: err}
 		}
-		after = page[len(page)-1].ID
-		ids := make([]uuid.UUID, len(page))
-		for k, i := range page {
-			ids[k] = i.ID
+		return out, page[len(page)-1].ID, nil
+	})
+	defer stop()
+	for p := range pages {
+		if p.err != nil {
+			return fmt.Errorf("reading identities: %w", p.err)
+		}
+		ids := make([]uuid.UUID, len(p.items))
+		for k, c := range p.items {
+			ids[k] = c.src.ID
 		}
 		have, err := m.existing(ctx, "identities", ids)
 		if err != nil {
 			return fmt.Errorf("checking identities already moved: %w", err)
 		}
-		batch := make([]*identity.Identity, 0, len(page))
-		for _, src := range page {
-			if have[src.ID] {
+		batch := make([]*identity.Identity, 0, len(p.items))
+		for _, c := range p.items {
+			switch {
+			case have[c.src.ID]:
 				m.report.Identities.Existing++
-				continue
-			}
-			i, err := m.convertIdentity(src)
-			if err != nil {
-				m.failed[src.ID] = true
+			case c.err != nil:
+				m.failed[c.src.ID] = true
 				m.report.Identities.Skipped++
-				m.report.problem("identity", src.ID, err.Error())
-				continue
+				m.report.problem("identity", c.src.ID, c.err.Error())
+			default:
+				batch = append(batch, c.i)
 			}
-			batch = append(batch, i)
 		}
 		if err := m.write(ctx, batch); err != nil {
 			return fmt.Errorf("writing identities: %w", err)
 		}
-		m.bar.add(len(page))
+		m.bar.add(len(p.items))
 	}
+	return ctx.Err()
 }
 
 func (m *mover) moveSessions(ctx context.Context) error {
-	var after uuid.UUID
-	for {
+	pages, stop := prefetch(ctx, func(ctx context.Context, after uuid.UUID) ([]srcSession, uuid.UUID, error) {
 		page, err := m.src.sessions(ctx, after, m.opts.BatchSize)
-		if err != nil {
-			return fmt.Errorf("reading sessions: %w", err)
+		if err != nil || len(page) == 0 {
+			return nil, uuid.Nil, err
 		}
-		if len(page) == 0 {
-			return nil
+		return page, page[len(page)-1].ID, nil
+	})
+	defer stop()
+	for p := range pages {
+		if p.err != nil {
+			return fmt.Errorf("reading sessions: %w", p.err)
 		}
-		after = page[len(page)-1].ID
+		page := p.items
 		now := m.opts.Now()
 		var ids, identityIDs []uuid.UUID
 		for _, s := range page {
@@ -329,6 +387,7 @@ func (m *mover) moveSessions(ctx context.Context) error {
 		m.report.Sessions.Moved += len(batch)
 		m.bar.add(len(page))
 	}
+	return ctx.Err()
 }
 
 // Kratos courier statuses.

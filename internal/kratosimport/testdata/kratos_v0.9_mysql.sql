@@ -107,3 +107,10 @@ CREATE TABLE courier_messages (
   created_at DATETIME NOT NULL,
   updated_at DATETIME NOT NULL
 );
+
+-- Lookups by owner (the foreign keys' indexes on MySQL).
+CREATE INDEX identity_credentials_nid_identity_id_idx ON identity_credentials (identity_id, nid);
+CREATE INDEX identity_credential_identifiers_nid_identity_credential_id_idx ON identity_credential_identifiers (identity_credential_id, nid);
+CREATE INDEX identity_recovery_addresses_nid_identity_id_idx ON identity_recovery_addresses (identity_id, nid);
+CREATE INDEX identity_verifiable_addresses_nid_identity_id_idx ON identity_verifiable_addresses (identity_id, nid);
+CREATE INDEX sessions_identity_id_idx ON sessions (identity_id);

@@ -33,9 +33,11 @@ type SeedOptions struct {
 	// Workers is how many transactions run at once. SQLite has one writer,
 	// so it always uses 1; the default elsewhere is 4.
 	Workers int
-	// Durable keeps the connection's usual durability: without it, seeding
-	// turns off synchronous commits, which a benchmark's throw-away data
-	// can afford and real data cannot.
+	// Durable keeps SQLite's synchronous commits: without it, seeding
+	// turns them off, which a benchmark's throw-away data can afford and
+	// real data cannot (a power loss could corrupt the file). PostgreSQL's
+	// synchronous_commit stays off either way: a crash can lose the last
+	// commits but never corrupts anything.
 	Durable bool
 }
 
@@ -121,9 +123,12 @@ func (s *Store) FinishSeeding(ctx context.Context) error {
 // seedSessionSettings are set on each seeding connection (and reset after):
 // bulk loading needs no per-commit durability (a crash means seeding again)
 // and wants SQLite's page cache large enough for the indexes.
-func (s *Store) seedSessionSettings() (set, reset []string) {
+func (s *Store) seedSessionSettings(durable bool) (set, reset []string) {
 	switch s.dialect {
 	case SQLite:
+		if durable {
+			return []string{"PRAGMA cache_size = -262144"}, []string{"PRAGMA cache_size = -2000"}
+		}
 		return []string{"PRAGMA synchronous = OFF", "PRAGMA cache_size = -262144"},
 			[]string{"PRAGMA synchronous = NORMAL", "PRAGMA cache_size = -2000"}
 	case Postgres:
@@ -161,10 +166,7 @@ func (s *Store) seedParallel(ctx context.Context, n int, opts SeedOptions, batch
 		mu.Unlock()
 		cancel()
 	}
-	set, reset := s.seedSessionSettings()
-	if opts.Durable {
-		set, reset = nil, nil
-	}
+	set, reset := s.seedSessionSettings(opts.Durable)
 	for w := 0; w < opts.Workers; w++ {
 		wg.Add(1)
 		go func() {
