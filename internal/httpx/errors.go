@@ -160,6 +160,12 @@ func As(err error) *Error {
 	if errors.As(err, &he) {
 		return he
 	}
+	// Domain errors say how they are answered without importing this
+	// package's callers' concerns: the edge asks them.
+	var he2 interface{ HTTPError() *Error }
+	if errors.As(err, &he2) {
+		return he2.HTTPError()
+	}
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		return TooLarge(mbe.Limit)

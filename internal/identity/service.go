@@ -38,13 +38,18 @@ type Service struct {
 	store     Store
 	schemas   Schemas
 	publicURL *url.URL
+	kinds     []CredentialsKind
 }
 
 // NewService wires the service. publicURL is the public base URL, used for
-// schema_url.
-func NewService(st Store, schemas Schemas, publicURL *url.URL) *Service {
-	return &Service{store: st, schemas: schemas, publicURL: publicURL}
+// schema_url; kinds describe every credentials type the server knows, so
+// that an identity's available assurance level can be derived.
+func NewService(st Store, schemas Schemas, publicURL *url.URL, kinds ...CredentialsKind) *Service {
+	return &Service{store: st, schemas: schemas, publicURL: publicURL, kinds: kinds}
 }
+
+// AvailableAAL derives the highest assurance level i's credentials allow.
+func (s *Service) AvailableAAL(i *Identity) string { return HighestAAL(i.Credentials, s.kinds) }
 
 // Schemas exposes the registry (for flows that render trait forms).
 func (s *Service) Schemas() Schemas { return s.schemas }
@@ -188,7 +193,7 @@ func (s *Service) Prepare(i *Identity) (*schema.Extracted, error) {
 		ra = append(ra, RecoveryAddress{ID: uuid.New(), IdentityID: i.ID, Via: a.Via, Value: a.Value, CreatedAt: now, UpdatedAt: now})
 	}
 	i.RecoveryAddresses = ra
-	i.AvailableAAL = HighestAAL(i.Credentials)
+	i.AvailableAAL = s.AvailableAAL(i)
 	return ex, nil
 }
 

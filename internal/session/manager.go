@@ -80,7 +80,7 @@ func (m *Manager) New(i *identity.Identity, methods ...AuthenticationMethod) *Se
 			meth.CompletedAt = now
 		}
 		if meth.AAL == "" {
-			meth.AAL = MethodAAL(meth.Method, false)
+			meth.AAL = identity.AAL1
 		}
 		s.AuthenticationMethods = append(s.AuthenticationMethods, meth)
 	}
@@ -104,7 +104,7 @@ func (m *Manager) Refresh(ctx context.Context, s *Session, meth AuthenticationMe
 		meth.CompletedAt = now
 	}
 	if meth.AAL == "" {
-		meth.AAL = MethodAAL(meth.Method, false)
+		meth.AAL = identity.AAL1
 	}
 	s.AuthenticationMethods = append(s.AuthenticationMethods, meth)
 	s.AAL = s.ComputeAAL()

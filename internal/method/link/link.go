@@ -89,6 +89,9 @@ func New(st Store, identities *identity.Service, mailer Mailer, secrets []string
 // ID is "link".
 func (m *Method) ID() string { return "link" }
 
+// ConsumesLinkTokens: submissions carrying ?token= are this method's links.
+func (m *Method) ConsumesLinkTokens() bool { return true }
+
 func emailNode(value any, withLabel bool) ui.Node {
 	opts := []ui.InputOption{ui.Required()}
 	if withLabel {
@@ -190,9 +193,15 @@ func identityData(i *identity.Identity) map[string]any {
 // token). Unknown addresses get an email saying someone tried, and the flow
 // reports the same sent_email either way, so nobody can probe which
 // addresses have accounts.
-func (m *Method) Recover(ctx context.Context, r *http.Request, f *flow.Flow, b *flow.Body) (*identity.Identity, error) {
-	if token := b.String("token"); token != "" && r.Method == http.MethodGet {
-		return m.recoverWithToken(ctx, f, token)
+func (m *Method) Recover(ctx context.Context, r *http.Request, f *flow.Flow, b *flow.Body) (*flow.Result, error) {
+	if token := b.String("token"); token != "" {
+		i, err := m.recoverWithToken(ctx, f, token)
+		if err != nil {
+			return nil, err
+		}
+		// The session a recovery link opens records it as link_recovery, a
+		// first factor, as Kratos does.
+		return &flow.Result{Identity: i, AuthMethod: "link_recovery", AAL: identity.AAL1}, nil
 	}
 	email, err := submittedEmail(b)
 	if err != nil {
@@ -282,7 +291,7 @@ func (m *Method) CreateRecoveryLink(ctx context.Context, f *flow.Flow, i *identi
 // Verify sends a verification link (POST with email) or consumes one (GET
 // with token).
 func (m *Method) Verify(ctx context.Context, r *http.Request, f *flow.Flow, b *flow.Body, verified flow.VerifiedFunc) error {
-	if token := b.String("token"); token != "" && r.Method == http.MethodGet {
+	if token := b.String("token"); token != "" {
 		return m.verifyWithToken(ctx, f, token, verified)
 	}
 	email, err := submittedEmail(b)
