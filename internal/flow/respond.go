@@ -33,7 +33,7 @@ func errBrowserLocationChange(url string) *httpx.Error {
 	return httpx.New(http.StatusUnprocessableEntity).
 		WithID("browser_location_change_required").
 		WithMessage("browser location change required").
-		WithReason("In order to complete this flow please redirect the browser to: " + url).
+		WithReason("In order to complete this flow please redirect the browser to: "+url).
 		WithExtra("redirect_browser_to", url)
 }
 
