@@ -17,7 +17,7 @@ import (
 	"github.com/hoplite-id/hoplite/internal/courier"
 	"github.com/hoplite-id/hoplite/internal/flow"
 	"github.com/hoplite-id/hoplite/internal/identity"
-	"github.com/hoplite-id/hoplite/internal/session"
+	"github.com/hoplite-id/hoplite/internal/secret"
 	"github.com/hoplite-id/hoplite/internal/store"
 	"github.com/hoplite-id/hoplite/internal/ui"
 )
@@ -74,7 +74,7 @@ type Method struct {
 	store      Store
 	identities *identity.Service
 	mailer     Mailer
-	hasher     *session.TokenHasher
+	hasher     *secret.TokenHasher
 	cfg        Config
 }
 
@@ -83,7 +83,7 @@ func New(st Store, identities *identity.Service, mailer Mailer, secrets []string
 	if cfg.Lifespan <= 0 {
 		cfg.Lifespan = time.Hour
 	}
-	return &Method{store: st, identities: identities, mailer: mailer, hasher: session.NewTokenHasher("link-token", secrets), cfg: cfg}
+	return &Method{store: st, identities: identities, mailer: mailer, hasher: secret.NewTokenHasher("link-token", secrets), cfg: cfg}
 }
 
 // ID is "link".
@@ -124,7 +124,7 @@ func (m *Method) link(kind string, flowID uuid.UUID, token string) string {
 
 // newToken stores a fresh token and returns its plain value.
 func (m *Method) newToken(ctx context.Context, kind string, f *flow.Flow, identityID, addressID uuid.UUID, expires time.Time) (string, error) {
-	plain := session.RandomToken(32)
+	plain := secret.RandomToken(32)
 	now := identity.Now()
 	t := &Token{
 		ID: uuid.New(), Kind: kind, Hash: m.hasher.Hash(plain), IssuedAt: now, ExpiresAt: expires,
