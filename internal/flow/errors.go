@@ -41,7 +41,11 @@ func FormItems(err error) ([]FormErrorItem, bool) {
 		return items, true
 	}
 	var he *httpx.Error
-	if errors.As(err, &he) && he.Code == http.StatusBadRequest {
+	var ii interface{ InvalidReason() string }
+	if !errors.As(err, &he) && errors.As(err, &ii) {
+		he = httpx.As(err)
+	}
+	if he != nil && he.Code == http.StatusBadRequest {
 		reason := he.Reason
 		if reason == "" {
 			reason = he.Message
