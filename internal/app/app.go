@@ -190,7 +190,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 
 	hooks := hook.New(cfg, outbound, logger)
 	engineDeps := flow.Deps{
-		Config: cfg, Store: st, Sessions: sessions, Identities: identities, CSRF: csrfManager, Logger: logger,
+		Config: cfg, Store: flow.StoreOver(st), Sessions: sessions, Identities: identities, CSRF: csrfManager, Logger: logger,
 		Hooks:                 hooks,
 		APIFlowChecksDisabled: cfg.Dev && os.Getenv("DEV_DISABLE_API_FLOW_ENFORCEMENT") == "true",
 	}

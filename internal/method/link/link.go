@@ -30,16 +30,7 @@ const (
 
 // Token is a single-use secret sent in a link. Only its keyed hash is
 // stored.
-type Token struct {
-	ID         uuid.UUID
-	Kind       string
-	Hash       string
-	IdentityID uuid.NullUUID
-	AddressID  uuid.NullUUID
-	FlowID     uuid.NullUUID
-	ExpiresAt  time.Time
-	IssuedAt   time.Time
-}
+type Token = store.LinkToken
 
 // ErrTokenInvalid means the token is unknown or was used already.
 var ErrTokenInvalid = errors.New("link token is unknown or used")
@@ -48,7 +39,7 @@ var ErrTokenInvalid = errors.New("link token is unknown or used")
 type Store interface {
 	CreateToken(ctx context.Context, t *Token) error
 	// UseToken marks the unused token with this hash and kind as used and
-	// returns it, expired or not; ErrTokenInvalid when there is none.
+	// returns it, expired or not; store.ErrNotFound when there is none.
 	UseToken(ctx context.Context, kind, hash string, now time.Time) (*Token, error)
 	FindRecoveryAddress(ctx context.Context, via, value string) (*identity.RecoveryAddress, error)
 	FindVerifiableAddress(ctx context.Context, via, value string) (*identity.VerifiableAddress, error)
@@ -143,7 +134,7 @@ func (m *Method) useToken(ctx context.Context, kind, plain string) (*Token, erro
 	}
 	for _, h := range m.hasher.Candidates(plain) {
 		t, err := m.store.UseToken(ctx, kind, h, identity.Now())
-		if errors.Is(err, ErrTokenInvalid) {
+		if errors.Is(err, store.ErrNotFound) {
 			continue
 		}
 		return t, err
