@@ -162,6 +162,8 @@ type RecoveryLinkMethod interface {
 	RecoveryMethod
 	// CreateRecoveryLink returns a link that recovers i on flow f.
 	CreateRecoveryLink(ctx context.Context, f *Flow, i *identity.Identity) (string, error)
+	// LinkLifespan is how long its links stay valid unless asked otherwise.
+	LinkLifespan() time.Duration
 }
 
 // LinkConsumer is a recovery or verification method that takes the token
