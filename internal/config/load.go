@@ -359,4 +359,3 @@ func (c *Config) finishUI() {
 		}
 	}
 }
-
