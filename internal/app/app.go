@@ -35,9 +35,6 @@ import (
 	"github.com/hoplite-id/hoplite/internal/store/sqlstore"
 )
 
-// Version is the build version, set with -ldflags "-X …/internal/app.Version=…".
-var Version = "master"
-
 // App is a configured Hoplite instance.
 type App struct {
 	Config *config.Config
@@ -314,7 +311,9 @@ func (a *App) Serve(ctx context.Context, publicLn, adminLn net.Listener) error {
 			errs <- nil
 		}(srv, listeners[k])
 	}
-	a.Logger.Info("serving", "public", publicLn.Addr().String(), "public_base_url", a.Config.PublicBaseURL().String(),
+	dbKind, dbWhere := sqlstore.DescribeDSN(a.Config.DSN)
+	a.Logger.Info("serving", "version", Version, "database", string(dbKind), "database_at", dbWhere,
+		"public", publicLn.Addr().String(), "public_base_url", a.Config.PublicBaseURL().String(),
 		"admin", adminLn.Addr().String(), "admin_base_url", a.Config.AdminBaseURL().String())
 
 	var serveErr error

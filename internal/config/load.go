@@ -122,7 +122,7 @@ func load(docs []document, lookupEnv func(string) (string, bool), dev bool, opts
 
 	unsupported := collectUnsupported(normalized)
 
-	full := defaultTree(dev, o.dataDir)
+	full := defaultTree(dev, len(docs) == 0, o.dataDir)
 	deepMerge(full, normalized)
 	apiKeys := takeAPIKeys(full)
 
@@ -260,8 +260,18 @@ func recordSources(sources map[string]string, prefix string, v any, source strin
 
 // defaultTree returns the defaults layer: every default of the key tree plus,
 // in dev mode, the dev defaults.
-func defaultTree(dev bool, dataDir string) map[string]any {
+//
+// With no configuration file at all, dev mode also turns recovery and
+// verification on: the built-in schema names the email as the address of
+// both, and the log sender shows the mails. A configuration file keeps
+// Kratos' defaults (both off).
+func defaultTree(dev, noFiles bool, dataDir string) map[string]any {
 	tree := defaultsOf(schema)
+	if dev && noFiles {
+		flows := tree["selfservice"].(map[string]any)["flows"].(map[string]any)
+		flows["recovery"].(map[string]any)["enabled"] = true
+		flows["verification"].(map[string]any)["enabled"] = true
+	}
 	if dev {
 		tree["dsn"] = DevDSN(dataDir)
 		tree["identity"].(map[string]any)["schemas"] = []any{map[string]any{"id": "default", "url": DevIdentitySchemaURL}}

@@ -114,8 +114,11 @@ func TestDevDefaultsWithoutAnyConfig(t *testing.T) {
 		{"Settings.Lifespan", c.Selfservice.Flows.Settings.Lifespan, time.Hour},
 		{"Settings.PrivilegedSessionMaxAge", c.Selfservice.Flows.Settings.PrivilegedSessionMaxAge, time.Hour},
 		{"Settings.RequiredAAL", c.Selfservice.Flows.Settings.RequiredAAL, "highest_available"},
-		{"Recovery.Enabled", c.Selfservice.Flows.Recovery.Enabled, false},
-		{"Verification.Enabled", c.Selfservice.Flows.Verification.Enabled, false},
+		// Dev mode with no file turns both address flows on (the built-in
+		// schema makes the email their address; mails go to the log).
+		{"Recovery.Enabled", c.Selfservice.Flows.Recovery.Enabled, true},
+		{"Verification.Enabled", c.Selfservice.Flows.Verification.Enabled, true},
+		{"Courier.Worker.Enabled", c.Courier.Worker.Enabled, true},
 		{"Verification.Lifespan", c.Selfservice.Flows.Verification.Lifespan, time.Hour},
 		{"Password", c.Selfservice.Methods.Password, PasswordMethod{Enabled: true, Config: PasswordConfig{
 			HaveIBeenPwnedHost: "api.pwnedpasswords.com", HaveIBeenPwnedEnabled: true, MaxBreaches: 0,
@@ -338,15 +341,14 @@ func TestKratosV09ConfigLoads(t *testing.T) {
 		"selfservice.methods.webauthn.enabled",
 		"serve.admin.tls.cert.path",
 		"serve.admin.tls.key.path",
-		// allowed_methods and allow_credentials are set to their defaults.
-		"serve.public.request_log.disable_for_health",
+		// allowed_methods and allow_credentials are set to their defaults;
+		// request_log and the top-level version are honoured.
 		"tracing.provider",
 		"tracing.providers.jaeger.local_agent_address",
 		"tracing.providers.jaeger.sampling.server_url",
 		"tracing.providers.jaeger.sampling.type",
 		"tracing.providers.jaeger.sampling.value",
 		"tracing.service_name",
-		"version",
 	}
 	if got := c.Unsupported(); !slices.Equal(got, wantUnsupported) {
 		t.Errorf("Unsupported() =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(wantUnsupported, "\n"))
