@@ -227,6 +227,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		PublicMaxBody: cfg.Serve.Public.MaxBodyBytes,
 		AdminMaxBody:  cfg.Serve.Admin.MaxBodyBytes,
 		PublicCORS:    cfg.Serve.Public.CORS,
+		RequestLog:    server.RequestLogSettings(cfg),
 		DB:            st,
 		Schemas:       schema.NewHandler(schemas, publicURL),
 		Identities:    identity.NewAdminHandler(identities, hasher, adminURL),

@@ -3,7 +3,6 @@ package config
 import (
 	"fmt"
 	"maps"
-	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -358,20 +357,4 @@ func CheckSMTPURI(raw string) string {
 func hostsOverlap(a, b string) bool {
 	wildcard := func(h string) bool { return h == "" || h == "0.0.0.0" || h == "::" || h == "[::]" }
 	return wildcard(a) || wildcard(b) || strings.EqualFold(a, b)
-}
-
-// ParseTrustedProxy parses one entry of serve.public.trusted_proxies: an IP
-// address (a range of one) or a CIDR range.
-func ParseTrustedProxy(s string) (netip.Prefix, error) {
-	s = strings.TrimSpace(s)
-	if strings.Contains(s, "/") {
-		p, err := netip.ParsePrefix(s)
-		return p.Masked(), err
-	}
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return netip.Prefix{}, err
-	}
-	a = a.Unmap()
-	return netip.PrefixFrom(a, a.BitLen()), nil
 }
