@@ -11,7 +11,9 @@ import (
 	"strconv"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
+
+	"github.com/hoplite-id/hoplite/internal/jsonpos"
 )
 
 // Option adjusts Load and LoadBytes.
@@ -214,10 +216,19 @@ func joinErrors(es []*Error) error {
 
 // parseDocument parses one YAML (or JSON) document into a tree of
 // map[string]any, []any and scalars. An empty document is an empty tree.
+//
+// Syntax errors name the line and column where the parser gave up: a JSON
+// document (one that starts with "{") is checked by the JSON decoder first,
+// whose messages are the clearer for JSON.
 func parseDocument(data []byte) (map[string]any, error) {
+	if t := bytes.TrimLeft(data, " \t\r\n\ufeff"); len(t) > 0 && t[0] == '{' {
+		if err := jsonpos.Check(data); err != nil {
+			return nil, err
+		}
+	}
 	var v any
 	if err := yaml.Unmarshal(data, &v); err != nil {
-		return nil, err
+		return nil, yamlError(err)
 	}
 	if v == nil {
 		return map[string]any{}, nil
@@ -314,4 +325,19 @@ func takeAPIKeys(tree map[string]any) []string {
 		keys = append(keys, k.(string))
 	}
 	return keys
+}
+
+// yamlError renders a YAML parser error with the position of the problem
+// (the parser's own message names the line where the enclosing block
+// started, which is rarely where the mistake is).
+func yamlError(err error) error {
+	var le *yaml.LoadError
+	if !errors.As(err, &le) || le.Mark.Line == 0 {
+		return err
+	}
+	msg := fmt.Sprintf("line %d, column %d: %s", le.Mark.Line, le.Mark.Column, le.Message)
+	if le.ContextMsg != "" && le.ContextMark.Line != 0 && le.ContextMark.Line != le.Mark.Line {
+		msg += fmt.Sprintf(" (%s that starts at line %d)", le.ContextMsg, le.ContextMark.Line)
+	}
+	return errors.New(msg)
 }

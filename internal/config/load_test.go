@@ -537,3 +537,23 @@ secrets:
 		t.Errorf("CookieSecrets = %q", got)
 	}
 }
+
+func TestSyntaxErrorsNameFileLineAndColumn(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct{ name, doc, want string }{
+		// The mistake is the indentation of admin on line 4, not line 1
+		// where the block started.
+		{"indent.yml", "serve:\n  public:\n    port: 4433\n   admin:\n    port: 4434\n", "indent.yml: line 4, column 4: did not find expected key"},
+		{"tab.yml", "dsn: memory\nserve:\n\tpublic: {}\n", "tab.yml: line 3, column 1: found character that cannot start any token"},
+		{"list.yml", "selfservice:\n  allowed_return_urls: [https://a.example.org/\ndsn: memory\n", "list.yml: line 3"},
+		{"comma.json", "{\n  \"dsn\": \"memory\",\n  \"serve\": {\"public\": {\"port\": 4433,}}\n}\n", "comma.json: line 3, column 37: invalid character '}' looking for beginning of object key string"},
+		{"cut.json", "{\n  \"dsn\": \"memory\",\n  \"serve\": {\"public\": ", "cut.json: line 3, column 23: the document ends before it is complete"},
+	} {
+		f := filepath.Join(dir, tc.name)
+		writeFile(t, f, tc.doc)
+		_, err := Load([]string{f}, noEnv, true)
+		if err == nil || !strings.Contains(err.Error(), "config: parsing "+filepath.Join(dir, tc.want)) {
+			t.Errorf("%s: %v\nwant %q", tc.name, err, tc.want)
+		}
+	}
+}
