@@ -140,17 +140,12 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	// private-address refusal when clients.http.disallow_private_ip_ranges
 	// is set.
 	outbound := httpclient.New(httpclient.FromConfig(cfg))
-	sources := make([]schema.Source, 0, len(cfg.Identity.Schemas))
-	for _, s := range cfg.Identity.Schemas {
-		src := schema.Source{ID: s.ID, URL: s.URL}
-		if s.URL == "hoplite://default" {
-			src.URL = schema.BuiltinSource().URL
-		}
-		sources = append(sources, src)
-	}
-	schemas, err := schema.Load(ctx, sources, cfg.Identity.DefaultSchemaID, outbound)
+	schemas, err := loadSchemas(ctx, cfg, outbound)
 	if err != nil {
 		return nil, err
+	}
+	for _, w := range schemas.Warnings() {
+		logger.Warn(w)
 	}
 
 	baseHasher, err := newHasher(cfg)

@@ -25,7 +25,7 @@ func NewRoot() *cobra.Command {
 		Version:       app.Version,
 	}
 	root.SetVersionTemplate("Hoplite version: {{.Version}}\n")
-	root.AddCommand(newServeCmd(), newMigrateCmd(), newVersionCmd(), newIdentitiesCmd(), newCourierCmd())
+	root.AddCommand(newServeCmd(), newMigrateCmd(), newVersionCmd(), newIdentitiesCmd(), newCourierCmd(), newConfigCmd())
 	return root
 }
 

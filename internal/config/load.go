@@ -161,7 +161,7 @@ func load(docs []document, lookupEnv func(string) (string, bool), dev bool, opts
 
 	cfg.finish()
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, c.withSources(err)
 	}
 	return cfg, nil
 }
@@ -340,4 +340,22 @@ func yamlError(err error) error {
 		msg += fmt.Sprintf(" (%s that starts at line %d)", le.ContextMsg, le.ContextMark.Line)
 	}
 	return errors.New(msg)
+}
+
+// withSources names, in each of Validate's errors, the file or variable the
+// key came from.
+func (c *checker) withSources(err error) error {
+	var list []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		list = j.Unwrap()
+	} else {
+		list = []error{err}
+	}
+	for _, e := range list {
+		var ce *Error
+		if errors.As(e, &ce) && ce.Source == "" {
+			ce.Source = c.sourceOf(ce.Path)
+		}
+	}
+	return err
 }
