@@ -58,7 +58,7 @@ start; apply them with "hoplite migrate sql -e --yes".`,
 			if err != nil {
 				return err
 			}
-			logger := app.NewLogger(cfg, os.Stderr)
+			logger := app.NewLogger(cfg, cmd.ErrOrStderr())
 			a, err := app.New(cmd.Context(), cfg, logger, app.Options{Migrate: dev})
 			if err != nil {
 				return err
