@@ -343,6 +343,9 @@ func TestAdminHTTPAPIKeys(t *testing.T) {
 				t.Errorf("%s %s: %s, want 200 without a key", name, path, r)
 			}
 		}
+		if r := do(t, http.MethodGet, s.AdminURL+"health/ready", nil, headers...); r.Status != http.StatusTemporaryRedirect || r.Header.Get("Location") != "/admin/health/ready" {
+			t.Errorf("%s unprefixed probe: %d %q, want a 307 to /admin/health/ready", name, r.Status, r.Header.Get("Location"))
+		}
 	}
 
 	for _, auth := range []string{"Bearer " + key, "bearer " + key} {

@@ -157,8 +157,9 @@ func redirectToAdminPrefix(next http.Handler) http.Handler {
 	})
 }
 
-// adminHealthPaths are the admin port's health probes.
-var adminHealthPaths = []string{"/admin/health/alive", "/admin/health/ready"}
+// adminHealthPaths are the admin port's health probes (the unprefixed ones
+// are redirected to the prefixed ones).
+var adminHealthPaths = []string{"/admin/health/alive", "/admin/health/ready", "/health/alive", "/health/ready"}
 
 // publicHealthPaths are the public port's health probes.
 var publicHealthPaths = []string{"/health/alive", "/health/ready"}
