@@ -50,8 +50,13 @@ func newServeCmd() *cobra.Command {
 
 With --dev and no configuration at all, Hoplite keeps its data in
 ./hoplite.sqlite, uses a built-in identity schema (email and password) and
-listens on 127.0.0.1 only. Without --dev, pending database migrations stop the
-start; apply them with "hoplite migrate sql -e --yes".`,
+listens on 127.0.0.1 only; recovery and verification are on and their mails
+are written to the log. Without --dev, pending database migrations stop the
+start; apply them with "hoplite migrate sql -e --yes".
+
+serve also delivers queued mail whenever courier.smtp.connection_uri is set
+(or, in --dev, to the log). Set courier.worker.enabled to false to leave that
+to a separate "hoplite courier watch".`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := config.Load(files, os.LookupEnv, dev)
