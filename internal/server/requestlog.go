@@ -82,9 +82,9 @@ func logRequests(l *slog.Logger, trusted []netip.Prefix, quietHealth bool, healt
 				if pattern == "" || pattern == "/" {
 					pattern = "(no route)"
 				}
-				reqLogger.Info("request", "method", r.Method, "route", pattern, "status", status,
-					"duration_ms", float64(time.Since(start).Microseconds())/1000,
-					"client", httpx.ClientIP(r, trusted))
+				reqLogger.LogAttrs(ctx, slog.LevelInfo, "request", slog.String("method", r.Method), slog.String("route", pattern),
+					slog.Int("status", status), slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+					slog.String("client", httpx.ClientIP(r, trusted)))
 			}()
 			next.ServeHTTP(rec, r)
 		})
