@@ -247,6 +247,10 @@ func (elsewhere) PopulateLogin(_ *http.Request, f *flow.Flow, _ *session.Session
 func (m elsewhere) Login(_ context.Context, _ *http.Request, f *flow.Flow, b *flow.Body, _ *session.Session) (*flow.Result, error) {
 	return flow.Redirect(m.provider + "?state=" + f.ID.String() + "&who=" + url.QueryEscape(b.String("identifier"))), nil
 }
+// ClaimsSubmission: like a social sign-in button, the form sends only
+// provider=<name>, no method.
+func (elsewhere) ClaimsSubmission(b *flow.Body) bool { return b.String("provider") != "" }
+
 func (elsewhere) CallbackRoutes() []string {
 	return []string{"GET /self-service/methods/elsewhere/callback"}
 }
@@ -508,7 +512,7 @@ func TestEngineReturnTo(t *testing.T) {
 	loc, _ := url.Parse(a.header.Get("Location"))
 	id := loc.Query().Get("flow")
 	token := csrfToken(t, h.do(t, c, "GET", "/self-service/login/flows?id="+id, nil))
-	a = h.do(t, c, "POST", "/self-service/login?flow="+id, url.Values{"method": {"elsewhere"}, "identifier": {h.alice.ID.String()}, "csrf_token": {token}})
+	a = h.do(t, c, "POST", "/self-service/login?flow="+id, url.Values{"provider": {"some"}, "identifier": {h.alice.ID.String()}, "csrf_token": {token}})
 	if a.status != 303 {
 		t.Fatalf("redirect result %d %v", a.status, a.body)
 	}

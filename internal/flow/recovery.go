@@ -189,7 +189,7 @@ func (e *Engine) submitAddressFlow(w http.ResponseWriter, r *http.Request, k Kin
 	var res *Result
 	var used Method
 	if k == Recovery {
-		used, err = dispatch(e.RecoveryMethods, method, func(m RecoveryMethod) (err error) {
+		used, err = dispatch(e.RecoveryMethods, method, b, func(m RecoveryMethod) (err error) {
 			res, err = m.Recover(r.Context(), r, f, b)
 			return err
 		})
@@ -217,7 +217,7 @@ func (e *Engine) submitAddressFlow(w http.ResponseWriter, r *http.Request, k Kin
 			}
 			return e.Hooks.After(ctx, r, f, method, i, e.Config.AfterHooks(config.FlowVerification, method))
 		}
-		used, err = dispatch(e.VerificationMethods, method, func(m VerificationMethod) error {
+		used, err = dispatch(e.VerificationMethods, method, b, func(m VerificationMethod) error {
 			return m.Verify(r.Context(), r, f, b, verified)
 		})
 	}
