@@ -75,12 +75,14 @@ postgres://…, mysql://user:pass@tcp(host:port)/db?parseTime=true.`,
 			}
 			stderr := cmd.ErrOrStderr()
 			opts.Progress = stderr
-			opts.Bar = !noBar && isTerminal(stderr)
+			f, isFile := stderr.(*os.File)
+			opts.Bar = !noBar && isFile && isTerminal(f)
 			target := kratosimport.Target{
-				Store:     a.Store,
-				SchemaFor: a.Identities.SchemaFor,
-				TokenHash: a.Sessions.TokenHash,
-				Secrets:   cfg.Secrets.Default,
+				Store:        a.Store,
+				SchemaFor:    a.Identities.SchemaFor,
+				AvailableAAL: a.Identities.AvailableAAL,
+				TokenHash:    a.Sessions.TokenHash,
+				Secrets:      cfg.Secrets.Default,
 			}
 			report, err := kratosimport.Run(cmd.Context(), target, opts)
 			printReport(out, report, showProblems)
@@ -135,14 +137,4 @@ func printReport(w io.Writer, r *kratosimport.Report, showProblems int) {
 	if r.ProblemCount > len(r.Problems) {
 		fmt.Fprintf(w, "  … and %d more\n", r.ProblemCount-len(r.Problems))
 	}
-}
-
-// isTerminal reports whether w is a character device (a terminal).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/hoplite-id/hoplite/internal/kratosimport"
-	"github.com/hoplite-id/hoplite/internal/session"
+	"github.com/hoplite-id/hoplite/internal/secret"
 	"github.com/hoplite-id/hoplite/internal/testutil"
 )
 
@@ -74,8 +74,8 @@ func fillKratos(b *testing.B, k *kratosDB, n int) {
 		idents = append(idents, []any{uuid.NewString(), email, cid, nid, k.types["password"].String(), now, now})
 		vas = append(vas, []any{uuid.NewString(), "completed", "email", true, email, now, id, nid, now, now})
 		ras = append(ras, []any{uuid.NewString(), "email", email, id, nid, now, now})
-		sess = append(sess, []any{uuid.NewString(), now, now.Add(24 * time.Hour), now, id, session.RandomToken(32), true, nid,
-			session.RandomToken(32), "aal1", `[{"method":"password","aal":"aal1","completed_at":"` + now.Format(time.RFC3339) + `"}]`, now, now})
+		sess = append(sess, []any{uuid.NewString(), now, now.Add(24 * time.Hour), now, id, secret.RandomToken(32), true, nid,
+			secret.RandomToken(32), "aal1", `[{"method":"password","aal":"aal1","completed_at":"` + now.Format(time.RFC3339) + `"}]`, now, now})
 	}
 	k.bulk("identities", []string{"id", "nid", "schema_id", "traits", "state", "created_at", "updated_at"}, ids)
 	k.bulk("identity_credentials", []string{"id", "config", "identity_credential_type_id", "identity_id", "nid", "version", "created_at", "updated_at"}, creds)
@@ -108,7 +108,7 @@ func BenchmarkMoveFromKratos(b *testing.B) {
 				b.StopTimer()
 				s := testutil.StartServer(b, testutil.Options{DSN: backend.NewDSN(b)})
 				target := kratosimport.Target{
-					Store: s.App.Store, SchemaFor: s.App.Identities.SchemaFor,
+					Store: s.App.Store, SchemaFor: s.App.Identities.SchemaFor, AvailableAAL: s.App.Identities.AvailableAAL,
 					TokenHash: s.App.Sessions.TokenHash, Secrets: s.App.Config.Secrets.Default,
 				}
 				b.StartTimer()

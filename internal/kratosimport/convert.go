@@ -11,6 +11,7 @@ import (
 	"github.com/hoplite-id/hoplite/internal/hash"
 	"github.com/hoplite-id/hoplite/internal/identity"
 	"github.com/hoplite-id/hoplite/internal/schema"
+	"github.com/hoplite-id/hoplite/internal/secret"
 	"github.com/hoplite-id/hoplite/internal/session"
 )
 
@@ -54,7 +55,7 @@ func (m *mover) convertIdentity(src *srcIdentity) (*identity.Identity, error) {
 	}
 	for _, c := range src.Credentials {
 		t := identity.CredentialsType(c.Type)
-		if !slices.Contains(identity.AllCredentialsTypes, t) {
+		if !slices.Contains(knownTypes, t) {
 			return nil, fmt.Errorf("unknown credentials type %q", c.Type)
 		}
 		if _, dup := i.Credentials[t]; dup {
@@ -94,8 +95,24 @@ func (m *mover) convertIdentity(src *srcIdentity) (*identity.Identity, error) {
 			ID: a.ID, IdentityID: i.ID, Via: via, Value: a.Value, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt,
 		})
 	}
-	i.AvailableAAL = identity.HighestAAL(i.Credentials)
+	i.AvailableAAL = m.target.AvailableAAL(i)
 	return i, nil
+}
+
+// knownTypes are the credentials types Kratos v0.9 writes.
+var knownTypes = []identity.CredentialsType{
+	identity.CredentialsPassword, identity.CredentialsOIDC, identity.CredentialsTOTP,
+	identity.CredentialsLookupSecret, identity.CredentialsWebAuthn,
+}
+
+// methodAAL is the level Kratos assumes for an authentication method
+// recorded without one: second factors are aal2, everything else aal1.
+func methodAAL(method string) string {
+	switch method {
+	case string(identity.CredentialsTOTP), string(identity.CredentialsLookupSecret), string(identity.CredentialsWebAuthn):
+		return identity.AAL2
+	}
+	return identity.AAL1
 }
 
 // normalizeIdentifiers lower-cases and trims the identifiers a login looks
@@ -173,8 +190,8 @@ type LookupCode struct {
 // login checks a submitted code against every key's hash (Candidates), so
 // secrets can rotate. Codes are compared exactly (case-sensitive), as in
 // Kratos.
-func LookupCodeHasher(secrets []string) *session.TokenHasher {
-	return session.NewTokenHasher("lookup-code", secrets)
+func LookupCodeHasher(secrets []string) *secret.TokenHasher {
+	return secret.NewTokenHasher("lookup-code", secrets)
 }
 
 func (m *mover) lookupConfig(config json.RawMessage) (json.RawMessage, error) {
@@ -233,7 +250,7 @@ func (m *mover) convertSession(src srcSession) (*session.Session, error) {
 	for _, x := range raw {
 		meth := session.AuthenticationMethod{Method: x.Method, AAL: x.AAL, CompletedAt: x.CompletedAt.t}
 		if meth.AAL == "" {
-			meth.AAL = session.MethodAAL(meth.Method, false)
+			meth.AAL = methodAAL(meth.Method)
 		}
 		s.AuthenticationMethods = append(s.AuthenticationMethods, meth)
 	}

@@ -18,7 +18,7 @@ import (
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/hoplite-id/hoplite/internal/session"
+	"github.com/hoplite-id/hoplite/internal/secret"
 	"github.com/hoplite-id/hoplite/internal/store/sqlstore"
 	"github.com/hoplite-id/hoplite/internal/testutil"
 )
@@ -185,7 +185,7 @@ func (k *kratosDB) add(u *kratosUser) {
 			s.ID = uuid.New()
 		}
 		if s.Token == "" {
-			s.Token = session.RandomToken(32)
+			s.Token = secret.RandomToken(32)
 		}
 		if s.AAL == "" {
 			s.AAL = "aal1"
@@ -200,7 +200,7 @@ func (k *kratosDB) add(u *kratosUser) {
 			s.Methods = fmt.Sprintf(`[{"method":"password","aal":"aal1","completed_at":%q}]`, s.Issued.Format(time.RFC3339Nano))
 		}
 		k.exec("INSERT INTO sessions (id, issued_at, expires_at, authenticated_at, identity_id, token, active, nid, logout_token, aal, authentication_methods, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-			s.ID.String(), s.Issued, s.Expires, s.Issued, u.ID.String(), s.Token, s.Active, nid, session.RandomToken(32), s.AAL, s.Methods, s.Issued, s.Issued)
+			s.ID.String(), s.Issued, s.Expires, s.Issued, u.ID.String(), s.Token, s.Active, nid, secret.RandomToken(32), s.AAL, s.Methods, s.Issued, s.Issued)
 	}
 }
 

@@ -47,7 +47,7 @@ func TestMoveFromKratosResumesAfterInterruption(t *testing.T) {
 				}
 				s := testutil.StartServer(t, testutil.Options{DSN: b.NewDSN(t)})
 				target := kratosimport.Target{
-					Store: s.App.Store, SchemaFor: s.App.Identities.SchemaFor,
+					Store: s.App.Store, SchemaFor: s.App.Identities.SchemaFor, AvailableAAL: s.App.Identities.AvailableAAL,
 					TokenHash: s.App.Sessions.TokenHash, Secrets: s.App.Config.Secrets.Default,
 				}
 				ctx, cancel := context.WithCancel(context.Background())

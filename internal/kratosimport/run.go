@@ -25,6 +25,7 @@ import (
 	"github.com/hoplite-id/hoplite/internal/courier"
 	"github.com/hoplite-id/hoplite/internal/identity"
 	"github.com/hoplite-id/hoplite/internal/schema"
+	"github.com/hoplite-id/hoplite/internal/secret"
 	"github.com/hoplite-id/hoplite/internal/session"
 	"github.com/hoplite-id/hoplite/internal/store"
 	"github.com/hoplite-id/hoplite/internal/store/sqlstore"
@@ -36,6 +37,9 @@ type Target struct {
 	// SchemaFor resolves an identity schema id ("" = the default schema) as
 	// the identity service does.
 	SchemaFor func(id string) (*schema.Schema, error)
+	// AvailableAAL derives an identity's highest assurance level from its
+	// credentials, as the identity service does.
+	AvailableAAL func(i *identity.Identity) string
 	// TokenHash is the session manager's keyed hash of a session token.
 	TokenHash func(token string) string
 	// Secrets are secrets.default, which key the hashes of lookup codes.
@@ -112,7 +116,7 @@ type mover struct {
 	src    *source
 	target Target
 	opts   Options
-	lookup *session.TokenHasher
+	lookup *secret.TokenHasher
 	report *Report
 	bar    *progress
 	// failed holds identities skipped for a problem, so that a dry run can

@@ -2,6 +2,8 @@ package session
 
 import (
 	"github.com/gorilla/securecookie"
+
+	"github.com/hoplite-id/hoplite/internal/secret"
 )
 
 // kratosCookie reads session cookies written by Ory Kratos, so that browsers
@@ -29,7 +31,7 @@ func newKratosCookie(name string, secrets []string) *kratosCookie {
 
 // token returns the session token inside a Kratos cookie value.
 func (k *kratosCookie) token(value string) (string, bool) {
-	if k == nil || len(value) <= TokenLength {
+	if k == nil || len(value) <= secret.TokenLength {
 		return "", false
 	}
 	values := map[any]any{}

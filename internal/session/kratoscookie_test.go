@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/gorilla/securecookie"
+
+	"github.com/hoplite-id/hoplite/internal/secret"
 )
 
 func TestKratosCookie(t *testing.T) {
@@ -19,7 +21,7 @@ func TestKratosCookie(t *testing.T) {
 		}
 		return v
 	}
-	token := RandomToken(TokenLength)
+	token := secret.RandomToken(secret.TokenLength)
 	signing := "a-cookie-secret-a-cookie-secret!"
 	blockKey := "0123456789abcdef0123456789abcdef" // 32 bytes: AES-256
 	for _, tc := range []struct {
