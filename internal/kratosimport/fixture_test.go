@@ -246,14 +246,19 @@ func passwordCredential(email, hash string) kratosCredential {
 }
 
 // kratosCookie encodes a session cookie as Kratos' cookie store does: the
-// gob of {"session_token": token}, signed (and, with a second secret,
+// gob of {"session_token", "expires_at", "nonce"} (all strings), signed (and, with a second secret,
 // encrypted) by securecookie under the cookie name.
 func kratosCookie(t testing.TB, name, token string, secrets ...string) string {
 	keys := make([][]byte, len(secrets))
 	for k, s := range secrets {
 		keys[k] = []byte(s)
 	}
-	v, err := securecookie.EncodeMulti(name, map[any]any{"session_token": token}, securecookie.CodecsFromPairs(keys...)...)
+	values := map[any]any{
+		"session_token": token,
+		"expires_at":    time.Now().Add(time.Hour).UTC().Format(time.RFC3339Nano),
+		"nonce":         "aBcDeFgH",
+	}
+	v, err := securecookie.EncodeMulti(name, values, securecookie.CodecsFromPairs(keys...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
