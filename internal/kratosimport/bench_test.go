@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -85,6 +86,29 @@ func fillKratos(b *testing.B, k *kratosDB, n int) {
 	k.bulk("sessions", []string{"id", "issued_at", "expires_at", "authenticated_at", "identity_id", "token", "active", "nid", "logout_token", "aal", "authentication_methods", "created_at", "updated_at"}, sess)
 }
 
+// sampleHeap records the largest Go heap in use until the returned
+// function is called, which returns it.
+func sampleHeap() func() uint64 {
+	var peak uint64
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(20 * time.Millisecond)
+		defer t.Stop()
+		var ms runtime.MemStats
+		for {
+			runtime.ReadMemStats(&ms)
+			peak = max(peak, ms.HeapInuse)
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() uint64 { close(stop); <-done; return peak }
+}
+
 func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
@@ -112,12 +136,15 @@ func BenchmarkMoveFromKratos(b *testing.B) {
 					TokenHash: s.App.Sessions.TokenHash, Secrets: s.App.Config.Secrets.Default,
 				}
 				b.StartTimer()
+				runtime.GC()
+				stopSampling := sampleHeap()
 				cpu0 := cpuTime()
 				start := time.Now()
 				batch, _ := strconv.Atoi(os.Getenv("HOPLITE_KRATOS_BENCH_BATCH"))
 				r, err := kratosimport.Run(context.Background(), target, kratosimport.Options{Source: k.dsn, BatchSize: batch})
 				elapsed := time.Since(start)
 				cpu := cpuTime() - cpu0
+				peak := stopSampling()
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -126,11 +153,12 @@ func BenchmarkMoveFromKratos(b *testing.B) {
 				}
 				b.ReportMetric(float64(n)/elapsed.Seconds(), "users/s")
 				b.ReportMetric(cpu.Seconds(), "cpu-s")
+				b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
 				// CPU time of this process (the database server's own, for
 				// PostgreSQL and MySQL, is not included): on a machine shared
 				// with other work, wall time is the CPU time stretched by the
 				// wait for a core.
-				b.Logf("%s: %d users with sessions in %s (%s CPU in this process)", backend.Name, n, elapsed.Round(time.Millisecond), cpu.Round(time.Millisecond))
+				b.Logf("%s: %d users with sessions in %s (%s CPU in this process, peak Go heap %d MiB)", backend.Name, n, elapsed.Round(time.Millisecond), cpu.Round(time.Millisecond), peak>>20)
 			}
 		})
 	}
