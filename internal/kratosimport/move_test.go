@@ -356,6 +356,24 @@ func checkMoved(t *testing.T, s *testutil.Server, f *fixture) {
 				if resp.StatusCode != http.StatusOK || !strings.Contains(string(raw), u.ID.String()) {
 					t.Errorf("%s: %s with the Kratos cookie: %d %s", u.Email, path, resp.StatusCode, raw)
 				}
+				if path != "sessions/whoami" {
+					continue
+				}
+				// whoami swaps the Kratos cookie for Hoplite's own, which
+				// carries the same session.
+				var replaced *http.Cookie
+				for _, c := range resp.Cookies() {
+					if c.Name == cookieName {
+						replaced = c
+					}
+				}
+				if replaced == nil || replaced.Value != ks.Token {
+					t.Fatalf("%s: whoami did not replace the Kratos cookie: %v", u.Email, resp.Header["Set-Cookie"])
+				}
+				again, res, err := s.Public.V0alpha2Api.ToSession(ctx).Cookie(cookieName + "=" + replaced.Value).Execute()
+				if err != nil || again.Id != ks.ID.String() {
+					t.Errorf("%s: whoami with the replacement cookie: %v (%v)", u.Email, err, res)
+				}
 			}
 		}
 	}

@@ -52,6 +52,7 @@ func (h *Handler) Whoami(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, h.m.ErrAAL2Required(""))
 		return
 	}
+	h.m.ReplaceKratosCookie(w, r)
 	hdr := w.Header()
 	hdr["X-Kratos-Authenticated-Identity-Id"] = []string{s.Identity.ID.String()}
 	hdr["Content-Type"] = []string{"application/json; charset=utf-8"}

@@ -1,6 +1,8 @@
 package session
 
 import (
+	"net/http"
+
 	"github.com/gorilla/securecookie"
 
 	"github.com/hoplite-id/hoplite/internal/secret"
@@ -40,4 +42,21 @@ func (k *kratosCookie) token(value string) (string, bool) {
 	}
 	t, ok := values["session_token"].(string)
 	return t, ok && t != ""
+}
+
+// ReplaceKratosCookie answers a request that signed in with a cookie Kratos
+// wrote with Hoplite's own session cookie for the same session, so that the
+// browser presents the Kratos format at most once. It must be called
+// before the answer's header is written.
+func (m *Manager) ReplaceKratosCookie(w http.ResponseWriter, r *http.Request) {
+	c, err := r.Cookie(m.cfg.Cookie.Name)
+	if err != nil {
+		return
+	}
+	// Only when the cookie is what authenticated the request (no token
+	// header took precedence over it).
+	used, fromCookie := m.TokenFromRequest(r)
+	if token, ok := m.kratos.token(c.Value); ok && fromCookie && token == used {
+		m.SetCookie(w, &Session{Token: token})
+	}
 }
