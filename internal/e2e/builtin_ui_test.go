@@ -241,7 +241,7 @@ func uiShot(t *testing.T, b *btBrowser, name string) {
 			Width: size.width, Height: size.height, DeviceScaleFactor: 1, Mobile: size.mobile})
 		var buf []byte
 		if err == nil {
-			buf, err = chromedp.Run(ctx, chromedp.FullScreenshot(90))
+			buf, err = chromedp.Run(ctx, chromedp.FullScreenshot(100))
 		}
 		cancel()
 		if err != nil {
