@@ -62,7 +62,7 @@ func (k *kratosDB) bulk(table string, cols []string, rows [][]any) {
 
 // fillKratos writes n users, each with a password, a verifiable and a
 // recovery address and an active session, as Kratos would hold them.
-func fillKratos(b *testing.B, k *kratosDB, n int) {
+func fillKratos(b testing.TB, k *kratosDB, n int) {
 	hash := bcryptHash(b, "same-password-for-all")
 	now := time.Now().UTC().Truncate(time.Second)
 	nid := k.nid.String()
