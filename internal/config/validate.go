@@ -33,6 +33,11 @@ func (c *Config) Validate() error {
 	v.positive("serve.admin.max_body_bytes", c.Serve.Admin.MaxBodyBytes)
 	v.url("serve.public.base_url", c.Serve.Public.BaseURL, formatURIRef)
 	v.url("serve.admin.base_url", c.Serve.Admin.BaseURL, formatURI)
+	for i, p := range c.Serve.Public.TrustedProxies {
+		if _, err := parsePrefix(p); err != nil {
+			v.fail(indexPath("serve.public.trusted_proxies", i), fmt.Sprintf("%q is not an IP address or a network in CIDR notation", p))
+		}
+	}
 
 	// identity
 	ids := map[string]bool{}

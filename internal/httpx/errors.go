@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/hoplite-id/hoplite/internal/store"
 )
@@ -26,6 +27,8 @@ type Error struct {
 	Details map[string]any
 	Message string
 	Extra   map[string]any
+	// RetryAfter, when set, is sent as the Retry-After header.
+	RetryAfter time.Duration
 
 	cause error
 }
@@ -163,6 +166,14 @@ func As(err error) *Error {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		return TooLarge(mbe.Limit)
+	}
+	// An overloaded dependency (the password hash queue) asks the client to
+	// come back later.
+	var later interface{ RetryAfter() time.Duration }
+	if errors.As(err, &later) {
+		e := New(http.StatusServiceUnavailable).WithReason("The server is busy; please try again shortly.").WithCause(err)
+		e.RetryAfter = later.RetryAfter()
+		return e
 	}
 	if errors.Is(err, store.ErrInvalidText) {
 		return BadRequest("The request contains text with characters that cannot be stored, such as a NUL character.")

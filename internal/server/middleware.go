@@ -2,14 +2,20 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"path"
 	"runtime/debug"
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
+	"github.com/hoplite-id/hoplite/internal/audit"
 	"github.com/hoplite-id/hoplite/internal/httpx"
 )
 
@@ -178,8 +184,26 @@ func redirectToAdminPrefix(next http.Handler) http.Handler {
 	})
 }
 
+// withClientIP puts the client's address (see httpx.ClientIP) into the
+// request's context, for throttling and security events.
+func withClientIP(trusted []netip.Prefix) middleware {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			next.ServeHTTP(w, r.WithContext(httpx.WithClientIP(r.Context(), httpx.ClientIP(r, trusted))))
+		})
+	}
+}
+
+// Auditor records security events (audit.Recorder).
+type Auditor interface {
+	Record(ctx context.Context, e audit.Event)
+}
+
 // requireAPIKey protects the admin port when API keys are configured.
-func requireAPIKey(valid func(string) bool) middleware {
+// Requests that change something (every method but GET, HEAD and OPTIONS)
+// are recorded as security events, naming the key by a short fingerprint
+// (the start of the SHA-256 that serve.admin.api_keys holds).
+func requireAPIKey(valid func(string) bool, rec Auditor) middleware {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			scheme, key, _ := strings.Cut(r.Header.Get("Authorization"), " ")
@@ -187,6 +211,12 @@ func requireAPIKey(valid func(string) bool) middleware {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="hoplite-admin"`)
 				httpx.WriteError(w, r, httpx.Unauthorized("A valid admin API key is required: send it as Authorization: Bearer <key>."))
 				return
+			}
+			if rec != nil && r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodOptions {
+				sum := sha256.Sum256([]byte(strings.TrimSpace(key)))
+				rec.Record(r.Context(), audit.For(audit.AdminAPIKeyUsed, uuid.Nil, map[string]any{
+					"key_fingerprint": hex.EncodeToString(sum[:6]), "method": r.Method, "path": r.URL.Path,
+				}))
 			}
 			next.ServeHTTP(w, r)
 		})

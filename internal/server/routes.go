@@ -6,9 +6,11 @@ package server
 import (
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 
+	"github.com/hoplite-id/hoplite/internal/audit"
 	"github.com/hoplite-id/hoplite/internal/config"
 	"github.com/hoplite-id/hoplite/internal/flow"
 	"github.com/hoplite-id/hoplite/internal/identity"
@@ -32,6 +34,13 @@ type Deps struct {
 	PublicCORS config.CORS
 	// AdminAPIKeyValid, when set, protects every admin route.
 	AdminAPIKeyValid func(key string) bool
+	// TrustedProxies are the proxies whose X-Forwarded-For names the
+	// client (serve.public.trusted_proxies).
+	TrustedProxies []netip.Prefix
+	// Audit records security events (admin API key use); AuditEvents
+	// lists them.
+	Audit       Auditor
+	AuditEvents *audit.Handler
 
 	DB         Database
 	Schemas    *schema.Handler
@@ -111,7 +120,7 @@ func Public(d Deps) http.Handler {
 	api("GET /admin/schemas/{id}", d.Schemas.Get)
 
 	mux.Handle("/", unrouted(mux))
-	return chain(mux, recoverPanics, publicCORS(d.PublicCORS, d.Logger), logRequests(d.Logger), cleanPath, varyCookie, limitBodies(d.PublicMaxBody))
+	return chain(mux, recoverPanics, withClientIP(d.TrustedProxies), publicCORS(d.PublicCORS, d.Logger), logRequests(d.Logger), cleanPath, varyCookie, limitBodies(d.PublicMaxBody))
 }
 
 // Admin returns the handler of the admin port. Every route lives under
@@ -133,6 +142,7 @@ func Admin(d Deps) http.Handler {
 	api("GET /admin/identities/{id}/sessions", d.Sessions.AdminList)
 	api("DELETE /admin/identities/{id}/sessions", d.Sessions.AdminDelete)
 	api("POST /admin/recovery/link", d.Flows.AdminRecoveryLink)
+	api("GET /admin/audit-events", d.AuditEvents.List) // a Hoplite addition
 
 	api("GET /admin/schemas", d.Schemas.List)
 	api("GET /admin/schemas/{id}", d.Schemas.Get)
@@ -158,9 +168,9 @@ func Admin(d Deps) http.Handler {
 	api("DELETE /admin/sessions", toPublic)
 	api("DELETE /admin/sessions/{id}", toPublic)
 
-	mws := []middleware{recoverPanics, logRequests(d.Logger)}
+	mws := []middleware{recoverPanics, withClientIP(d.TrustedProxies), logRequests(d.Logger)}
 	if d.AdminAPIKeyValid != nil {
-		mws = append(mws, requireAPIKey(d.AdminAPIKeyValid))
+		mws = append(mws, requireAPIKey(d.AdminAPIKeyValid, d.Audit))
 	}
 	mws = append(mws, redirectToAdminPrefix, limitBodies(d.AdminMaxBody))
 	mux.Handle("/", unrouted(mux))
