@@ -34,7 +34,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"net/netip"
 	"strings"
 	"sync/atomic"
@@ -73,9 +72,10 @@ func IP(a netip.Addr) Key {
 	return Key{Kind: KindIP, Value: a.Unmap().String()}
 }
 
-// Mail is the counter of mails sent to one address.
-func Mail(address string) Key {
-	return Key{Kind: KindMail, Value: strings.ToLower(strings.TrimSpace(address))}
+// Mail is the counter of one kind of mail ("recovery", "verification")
+// sent to one address.
+func Mail(kind, address string) Key {
+	return Key{Kind: KindMail, Value: kind + ":" + strings.ToLower(strings.TrimSpace(address))}
 }
 
 // id is what is stored: a hash, so that the table holds neither
@@ -283,5 +283,3 @@ func (l *Limiter) Prune(ctx context.Context) (int64, error) {
 	return l.store.PruneThrottle(ctx, l.clock())
 }
 
-// ErrThrottled is wrapped by errors that refuse an attempt for its keys.
-var ErrThrottled = errors.New("too many attempts")

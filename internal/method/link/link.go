@@ -103,11 +103,11 @@ func (m *Method) Guard(l MailLimit, a Auditor) *Method {
 // cooledDown reports that a mail to address was sent too recently to send
 // another. The flow answers as if it sent one: the client must not learn
 // more than from a normal answer.
-func (m *Method) cooledDown(ctx context.Context, address string) (bool, error) {
+func (m *Method) cooledDown(ctx context.Context, kind, address string) (bool, error) {
 	if m.mailLimit == nil {
 		return false, nil
 	}
-	wait, err := m.mailLimit.Take(ctx, throttle.Mail(address))
+	wait, err := m.mailLimit.Take(ctx, throttle.Mail(kind, address))
 	if err != nil {
 		return false, err
 	}
@@ -237,7 +237,7 @@ func (m *Method) Recover(ctx context.Context, r *http.Request, f *flow.Flow, b *
 	if err != nil {
 		return nil, err
 	}
-	if cool, err := m.cooledDown(ctx, email); err != nil || cool {
+	if cool, err := m.cooledDown(ctx, KindRecovery, email); err != nil || cool {
 		if err != nil {
 			return nil, err
 		}
@@ -338,7 +338,7 @@ func (m *Method) Verify(ctx context.Context, r *http.Request, f *flow.Flow, b *f
 	if err != nil {
 		return err
 	}
-	if cool, err := m.cooledDown(ctx, email); err != nil || cool {
+	if cool, err := m.cooledDown(ctx, KindVerification, email); err != nil || cool {
 		if err != nil {
 			return err
 		}
