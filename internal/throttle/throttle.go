@@ -282,4 +282,3 @@ func (l *Limiter) Prune(ctx context.Context) (int64, error) {
 	}
 	return l.store.PruneThrottle(ctx, l.clock())
 }
-
