@@ -24,7 +24,12 @@
 // exist.
 //
 // Take is Check and Failure in one atomic step, for rate limits on actions
-// that are not guesses (one recovery mail per address per cooldown).
+// that are not guesses (one recovery mail per address per cooldown, keyed
+// with Mail("recovery", address)).
+//
+// Check and Failure are separate steps, so a burst of concurrent attempts
+// that all pass Check before any Failure is stored may overshoot a limit by
+// the burst's size; the bounded hash queue keeps that burst small.
 //
 // Second-factor methods (TOTP, lookup codes) key their counters with
 // Account("totp", identityID) and the client address the same way.
