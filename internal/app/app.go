@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -175,7 +176,9 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	limiter := newThrottle(cfg, st)
 
 	publicURL, adminURL := cfg.PublicBaseURL(), cfg.AdminBaseURL()
-	identities := identity.NewService(st, schemas, publicURL)
+	// Every kind of credentials counts toward the available assurance level,
+	// whether its method is enabled or not (imported credentials count too).
+	identities := identity.NewService(st, schemas, publicURL, CredentialKinds()...)
 	identities.SetAuditor(recorder)
 
 	sessions := session.NewManager(st, cfg.Secrets.Default, session.Config{
@@ -200,8 +203,13 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 
 	hooks := hook.New(cfg, outbound, logger)
 	engineDeps := flow.Deps{
-		Config: cfg, Store: st, Sessions: sessions, Identities: identities, CSRF: csrfManager, Logger: logger,
-		Hooks: hooks,
+		Config: cfg, Store: flow.StoreOver(st), Sessions: sessions, Identities: identities, CSRF: csrfManager, Logger: logger,
+		Hooks:                 hooks,
+		APIFlowChecksDisabled: cfg.Dev && os.Getenv("DEV_DISABLE_API_FLOW_ENFORCEMENT") == "true",
+	}
+	// The enabled methods, in the order their nodes appear in forms.
+	if cfg.Selfservice.Methods.Profile.Enabled {
+		engineDeps.Methods = append(engineDeps.Methods, profile.New(identities))
 	}
 	if pw := cfg.Selfservice.Methods.Password; pw.Enabled {
 		policy := passwordpolicy.New(passwordpolicy.Config{
@@ -213,13 +221,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 			IgnoreNetworkErrors:       pw.Config.IgnoreNetworkErrors,
 			MaxBytes:                  maxPasswordBytes(cfg),
 		}, outbound)
-		pm := password.New(st, identities, hasher, policy).Guard(limiter, recorder)
-		engineDeps.LoginMethods = append(engineDeps.LoginMethods, pm)
-		engineDeps.RegistrationMethods = append(engineDeps.RegistrationMethods, pm)
-		engineDeps.SettingsMethods = append(engineDeps.SettingsMethods, pm)
-	}
-	if cfg.Selfservice.Methods.Profile.Enabled {
-		engineDeps.SettingsMethods = append([]flow.SettingsMethod{profile.New(identities)}, engineDeps.SettingsMethods...)
+		engineDeps.Methods = append(engineDeps.Methods, password.New(st, identities, hasher, policy).Guard(limiter, recorder))
 	}
 	if ln := cfg.Selfservice.Methods.Link; ln.Enabled {
 		base := publicURL
@@ -229,9 +231,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 			}
 		}
 		// Link tokens are keyed with the cookie secrets, as Kratos keys them.
-		lm := link.New(st, identities, mailer, cfg.CookieSecrets(), link.Config{BaseURL: base, Lifespan: ln.Config.Lifespan}).Guard(limiter, recorder)
-		engineDeps.RecoveryMethods = append(engineDeps.RecoveryMethods, lm)
-		engineDeps.VerificationMethods = append(engineDeps.VerificationMethods, lm)
+		engineDeps.Methods = append(engineDeps.Methods, link.New(st, identities, mailer, cfg.CookieSecrets(), link.Config{BaseURL: base, Lifespan: ln.Config.Lifespan}).Guard(limiter, recorder))
 	}
 	engine := flow.NewEngine(engineDeps)
 

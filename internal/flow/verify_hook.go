@@ -20,7 +20,7 @@ import (
 // no cookies: the flow is bound to the request's anti-CSRF cookie when there
 // is one.
 func (e *Engine) flowFor(r *http.Request, k Kind, t Type, lifespan time.Duration) (*Flow, error) {
-	now := identity.Now()
+	now := e.stamp()
 	if lifespan <= 0 {
 		lifespan = e.lifespan(k)
 	}
