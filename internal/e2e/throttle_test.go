@@ -11,6 +11,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -212,6 +213,10 @@ func TestBruteForceIgnoresForwardedForWithoutTrustedProxies(t *testing.T) {
 		tbRequireMessage(t, tbLogin(t, s, who, "guess", "X-Forwarded-For", "203.0.113."+strconv.Itoa(k+1)), 4000006)
 	}
 	tbRequireMessage(t, tbLogin(t, s, "someone@example.com", ssPassword, "X-Forwarded-For", "203.0.113.99"), 4000100)
+	// The operator is told, once.
+	if n := strings.Count(s.Logs.String(), "serve.public.trusted_proxies is empty"); n != 1 {
+		t.Fatalf("the untrusted X-Forwarded-For warning was logged %d times, want once", n)
+	}
 }
 
 func TestBruteForceDisabled(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"path"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -185,10 +186,17 @@ func redirectToAdminPrefix(next http.Handler) http.Handler {
 }
 
 // withClientIP puts the client's address (see httpx.ClientIP) into the
-// request's context, for throttling and security events.
-func withClientIP(trusted []netip.Prefix) middleware {
+// request's context, for throttling and security events. When requests
+// carry X-Forwarded-For but no proxy is trusted, every client behind that
+// proxy shares one address (and one failure counter), so the first such
+// request is reported once.
+func withClientIP(trusted []netip.Prefix, logger *slog.Logger) middleware {
+	var warned atomic.Bool
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if len(trusted) == 0 && logger != nil && r.Header.Get("X-Forwarded-For") != "" && !warned.Swap(true) {
+				logger.Warn("requests carry X-Forwarded-For, but serve.public.trusted_proxies is empty: the header is ignored, and all clients behind the proxy share its address and its failure counter; list the proxy's address there")
+			}
 			next.ServeHTTP(w, r.WithContext(httpx.WithClientIP(r.Context(), httpx.ClientIP(r, trusted))))
 		})
 	}

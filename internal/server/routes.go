@@ -127,7 +127,7 @@ func Public(d Deps) http.Handler {
 	api("GET /admin/schemas/{id}", d.Schemas.Get)
 
 	mux.Handle("/", unrouted(mux))
-	return chain(mux, recoverPanics, withClientIP(d.TrustedProxies), publicCORS(d.PublicCORS, d.Logger), logRequests(d.Logger), cleanPath, varyCookie, limitBodies(d.PublicMaxBody))
+	return chain(mux, recoverPanics, withClientIP(d.TrustedProxies, d.Logger), publicCORS(d.PublicCORS, d.Logger), logRequests(d.Logger), cleanPath, varyCookie, limitBodies(d.PublicMaxBody))
 }
 
 // Admin returns the handler of the admin port. Every route lives under
@@ -175,7 +175,7 @@ func Admin(d Deps) http.Handler {
 	api("DELETE /admin/sessions", toPublic)
 	api("DELETE /admin/sessions/{id}", toPublic)
 
-	mws := []middleware{recoverPanics, withClientIP(d.TrustedProxies), logRequests(d.Logger)}
+	mws := []middleware{recoverPanics, withClientIP(d.TrustedProxies, nil), logRequests(d.Logger)}
 	if d.AdminAPIKeyValid != nil {
 		mws = append(mws, requireAPIKey(d.AdminAPIKeyValid, d.Audit))
 	}
