@@ -52,10 +52,13 @@ func scanThrottle(row interface{ Scan(...any) error }, key *string) (throttle.St
 // lock, so concurrent failures on any instance are all counted.
 func (s *Store) UpdateThrottle(ctx context.Context, key string, fn func(*throttle.State)) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		// Create the row first so that there is always a row to lock.
+		// Create the row first so that there is always a row to lock. On
+		// MySQL the no-op update takes the row's exclusive lock at once:
+		// INSERT IGNORE would take a shared lock on an existing row, and two
+		// transactions upgrading theirs for the update deadlock.
 		insert := `INSERT INTO throttle_counters (key_hash, failures, window_start, blocked_until, expires_at) VALUES (?, 0, ?, NULL, ?) ON CONFLICT (key_hash) DO NOTHING`
 		if s.dialect == MySQL {
-			insert = `INSERT IGNORE INTO throttle_counters (key_hash, failures, window_start, blocked_until, expires_at) VALUES (?, 0, ?, NULL, ?)`
+			insert = `INSERT INTO throttle_counters (key_hash, failures, window_start, blocked_until, expires_at) VALUES (?, 0, ?, NULL, ?) ON DUPLICATE KEY UPDATE failures = failures`
 		}
 		epoch := time.Unix(0, 0).UTC()
 		if _, err := tx.ExecContext(ctx, s.q(insert), key, epoch, epoch); err != nil {
