@@ -254,6 +254,11 @@ func (l *Limiter) Success(ctx context.Context, keys ...Key) error {
 	for i, k := range keys {
 		ids[i] = k.id()
 	}
+	// Most successes follow no failure: a read spares them a write.
+	states, err := l.store.ThrottleStates(ctx, ids)
+	if err != nil || len(states) == 0 {
+		return err
+	}
 	return l.store.DeleteThrottle(ctx, ids)
 }
 
