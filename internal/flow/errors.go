@@ -183,7 +183,7 @@ func (e *Engine) ForwardError(w http.ResponseWriter, r *http.Request, err error)
 		httpx.WriteError(w, r, serr)
 		return
 	}
-	redirect(w, r, addQuery(e.Config.Selfservice.Flows.Error.UIURL, "id", ec.ID.String()), http.StatusSeeOther)
+	redirect(w, r, addQuery(e.Config.ErrorUIURL, "id", ec.ID.String()), http.StatusSeeOther)
 }
 
 // ErrorsHandler serves GET /self-service/errors?id= (the error UI fetches

@@ -119,6 +119,9 @@ func New(st Store, identities *identity.Service, mailer Mailer, secrets []string
 // ID is "link".
 func (m *Method) ID() string { return "link" }
 
+// LinkLifespan is selfservice.methods.link.config.lifespan.
+func (m *Method) LinkLifespan() time.Duration { return m.cfg.Lifespan }
+
 // ConsumesLinkTokens: submissions carrying ?token= are this method's links.
 func (m *Method) ConsumesLinkTokens() bool { return true }
 
