@@ -3,7 +3,6 @@ package config
 import (
 	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"os"
 	"slices"
@@ -215,32 +214,6 @@ func (c *Config) hookLists() []hookList {
 		{p + "recovery.after.hooks", f.Recovery.After.Hooks},
 		{p + "verification.after.hooks", f.Verification.After.Hooks},
 	}
-}
-
-func parsePrefix(s string) (netip.Prefix, error) {
-	s = strings.TrimSpace(s)
-	if strings.Contains(s, "/") {
-		p, err := netip.ParsePrefix(s)
-		return p.Masked(), err
-	}
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return netip.Prefix{}, err
-	}
-	a = a.Unmap()
-	return netip.PrefixFrom(a, a.BitLen()), nil
-}
-
-// TrustedProxies is serve.public.trusted_proxies as prefixes (a bare
-// address is a one-address prefix). Validate refuses invalid entries.
-func (c *Config) TrustedProxies() []netip.Prefix {
-	out := make([]netip.Prefix, 0, len(c.Serve.Public.TrustedProxies))
-	for _, s := range c.Serve.Public.TrustedProxies {
-		if p, err := parsePrefix(s); err == nil {
-			out = append(out, p)
-		}
-	}
-	return out
 }
 
 // requireVerifiedAddressMethod is the one login method the

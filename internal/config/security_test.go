@@ -29,6 +29,9 @@ func TestSecurityDefaultsAndOverrides(t *testing.T) {
 	if c.Security.BruteForce.Enabled || c.Security.BruteForce.MaxFailuresPerAccount != 7 {
 		t.Fatalf("env overrides: %+v", c.Security.BruteForce)
 	}
+	if u := c.Unsupported(); len(u) != 0 {
+		t.Fatalf("security keys reported as unsupported: %v", u)
+	}
 	want := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.1/32"), netip.MustParsePrefix("::1/128")}
 	got := c.TrustedProxies()
 	if len(got) != len(want) {

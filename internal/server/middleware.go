@@ -10,9 +10,9 @@ import (
 	"net/netip"
 	"path"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync/atomic"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -51,25 +51,6 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 }
 
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
-
-// logRequests logs each request at debug level (errors are logged where
-// they happen). It is left out entirely unless debug logging is on: the
-// request logger reaches handlers through the server's base context (see
-// app.Serve), not through a per-request copy. Query strings are never
-// logged: they carry flow ids, tokens and return URLs.
-func logRequests(l *slog.Logger) middleware {
-	return func(next http.Handler) http.Handler {
-		if !l.Enabled(context.Background(), slog.LevelDebug) {
-			return next
-		}
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			start := time.Now()
-			rec := &statusRecorder{ResponseWriter: w}
-			next.ServeHTTP(rec, r)
-			l.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration", time.Since(start))
-		})
-	}
-}
 
 // recoverPanics turns a panic into a logged 500 envelope; the client never
 // sees the panic value or stack.
@@ -207,13 +188,28 @@ type Auditor interface {
 	Record(ctx context.Context, e audit.Event)
 }
 
-// requireAPIKey protects the admin port when API keys are configured.
-// Requests that change something (every method but GET, HEAD and OPTIONS)
-// are recorded as security events, naming the key by a short fingerprint
-// (the start of the SHA-256 that serve.admin.api_keys holds).
+// adminHealthPaths are the admin port's health probes (the unprefixed ones
+// are redirected to the prefixed ones).
+var adminHealthPaths = []string{"/admin/health/alive", "/admin/health/ready", "/health/alive", "/health/ready"}
+
+// publicHealthPaths are the public port's health probes.
+var publicHealthPaths = []string{"/health/alive", "/health/ready"}
+
+// requireAPIKey protects the admin port when API keys are configured; the
+// health probes stay open. Requests that change something (every method
+// but GET, HEAD and OPTIONS) are recorded as security events, naming the
+// key by a short fingerprint (the start of the SHA-256 that
+// serve.admin.api_keys holds).
 func requireAPIKey(valid func(string) bool, rec Auditor) middleware {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			// Probes stay open: orchestrators call them without credentials,
+			// and they reveal nothing (readiness details are for operators
+			// who can reach the admin port anyway).
+			if slices.Contains(adminHealthPaths, r.URL.Path) {
+				next.ServeHTTP(w, r)
+				return
+			}
 			scheme, key, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 			if !strings.EqualFold(scheme, "Bearer") || key == "" || !valid(strings.TrimSpace(key)) {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="hoplite-admin"`)
