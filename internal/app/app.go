@@ -16,6 +16,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/hoplite-id/hoplite/internal/config"
 	"github.com/hoplite-id/hoplite/internal/courier"
 	"github.com/hoplite-id/hoplite/internal/csrf"
@@ -28,11 +30,13 @@ import (
 	"github.com/hoplite-id/hoplite/internal/method/link"
 	"github.com/hoplite-id/hoplite/internal/method/password"
 	"github.com/hoplite-id/hoplite/internal/method/profile"
+	"github.com/hoplite-id/hoplite/internal/metrics"
 	"github.com/hoplite-id/hoplite/internal/passwordpolicy"
 	"github.com/hoplite-id/hoplite/internal/schema"
 	"github.com/hoplite-id/hoplite/internal/server"
 	"github.com/hoplite-id/hoplite/internal/session"
 	"github.com/hoplite-id/hoplite/internal/store/sqlstore"
+	"github.com/hoplite-id/hoplite/internal/tracing"
 )
 
 // Version is the build version, set with -ldflags "-X …/internal/app.Version=…".
@@ -54,6 +58,10 @@ type App struct {
 	MailSender  courier.Sender
 	stopCourier func()
 
+	// Metrics are this instance's collectors (served on the admin port).
+	Metrics *metrics.Metrics
+	tracing *tracing.Tracing
+
 	public http.Handler
 	admin  http.Handler
 
@@ -64,6 +72,9 @@ type App struct {
 type Options struct {
 	// Migrate applies pending migrations at start (serve --dev, dsn memory).
 	Migrate bool
+	// Tracing replaces the tracing configured under tracing.* (tests
+	// record spans in memory).
+	Tracing *tracing.Tracing
 }
 
 // NewLogger builds the logger described by log.level and log.format.
@@ -111,7 +122,19 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		}
 	}
 
-	st, err := sqlstore.Open(ctx, cfg.DSN)
+	tr := opts.Tracing
+	if tr == nil {
+		if tr, err = tracing.FromConfig(ctx, cfg.Tracing); err != nil {
+			return nil, fmt.Errorf("tracing: %w", err)
+		}
+	}
+	var tracer trace.Tracer
+	var wrapDB []sqlstore.ConnectorWrapper
+	if tr.Enabled() {
+		tracer = tr.Tracer()
+		wrapDB = append(wrapDB, traceSQL(tr))
+	}
+	st, err := sqlstore.Open(ctx, cfg.DSN, wrapDB...)
 	if err != nil {
 		return nil, err
 	}
@@ -120,6 +143,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 			_ = st.Close()
 		}
 	}()
+	mx := metrics.New()
+	watchStore(mx, st)
 	if opts.Migrate || st.InMemory {
 		applied, err := st.Migrate(ctx)
 		if err != nil {
@@ -161,7 +186,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		return nil, err
 	}
 	// At most one password hash per CPU at a time (see hash.Limited).
-	hasher := hash.Limit(baseHasher, 0)
+	hasher := &observedHasher{Limited: hash.Limit(baseHasher, 0), metrics: mx, tracer: tracer}
 
 	publicURL, adminURL := cfg.PublicBaseURL(), cfg.AdminBaseURL()
 	identities := identity.NewService(st, schemas, publicURL)
@@ -183,6 +208,9 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	mailer, mailSender, err := courier.FromConfig(ctx, cfg, st, logger)
 	if err != nil {
 		return nil, err
+	}
+	if mailSender != nil {
+		mailSender = countingSender{Sender: mailSender, metrics: mx}
 	}
 
 	hooks := hook.New(cfg, outbound, logger)
@@ -235,6 +263,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		Identities:    identity.NewAdminHandler(identities, hasher, adminURL),
 		Sessions:      session.NewHandler(sessions),
 		Flows:         engine,
+		Metrics:       mx,
+		Tracer:        tracer,
 	}
 	if len(cfg.Serve.Admin.APIKeyHashes) > 0 {
 		deps.AdminAPIKeyValid = cfg.AdminAPIKeyValid
@@ -244,6 +274,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		Config: cfg, Logger: logger, Store: st,
 		Identities: identities, Hasher: hasher, hooks: hooks,
 		Courier: mailer, MailSender: mailSender,
+		Metrics: mx, tracing: tr,
 		public: server.Public(deps), admin: server.Admin(deps),
 	}, nil
 }
@@ -364,6 +395,11 @@ func (a *App) Close() error {
 			a.stopCourier()
 		}
 		err = a.Store.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if terr := a.tracing.Shutdown(ctx); terr != nil {
+			a.Logger.Warn("could not flush the last spans", "error", terr)
+		}
 	})
 	return err
 }

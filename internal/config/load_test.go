@@ -336,8 +336,6 @@ func TestKratosV09ConfigLoads(t *testing.T) {
 		"selfservice.methods.webauthn.config.rp.id",
 		"selfservice.methods.webauthn.config.rp.origin",
 		"selfservice.methods.webauthn.enabled",
-		"serve.admin.tls.cert.path",
-		"serve.admin.tls.key.path",
 		// allowed_methods and allow_credentials are set to their defaults.
 		"serve.public.request_log.disable_for_health",
 		"tracing.provider",

@@ -78,7 +78,7 @@ func TestInvalidConfigurations(t *testing.T) {
 			[]string{`providers[0].client_secret: is required`}},
 		{"oidc duplicate ids", "selfservice:\n  methods:\n    oidc:\n      config:\n        providers:\n          - {id: g, provider: github, client_id: a, client_secret: s, mapper_url: 'file:///m'}\n          - {id: g, provider: gitlab, client_id: b, client_secret: s, mapper_url: 'file:///m'}",
 			[]string{`providers[1].id: "g" is used by more than one provider`}},
-		{"tracing provider", "tracing:\n  provider: otel", []string{`tracing.provider: must be one of "jaeger", "zipkin", "datadog", "elastic-apm", "instana", got "otel"`}},
+		{"tracing provider", "tracing:\n  provider: newrelic", []string{`tracing.provider: must be one of "jaeger", "zipkin", "datadog", "elastic-apm", "instana", "otel", got "newrelic"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := loadYAML(t, true, noEnv, tc.doc)
@@ -162,6 +162,11 @@ serve:
     port: 4455
     socket:
       mode: 448
+    tls:
+      cert:
+        path: /etc/hoplite/tls.crt
+      key:
+        path: /etc/hoplite/tls.key
   admin:
     api_keys: ["sha256:`+strings.Repeat("ab", 32)+`"]
 courier:
@@ -174,6 +179,11 @@ courier:
       method: POST
 expose-metrics-port: 9090
 sqa-opt-out: true
+tracing:
+  provider: jaeger
+  providers:
+    jaeger:
+      local_agent_address: 127.0.0.1:6831
 `)
 	want := []string{
 		"courier.sms.enabled",
@@ -182,8 +192,9 @@ sqa-opt-out: true
 		"expose-metrics-port",
 		"log.redaction_text",
 		"selfservice.methods.lookup_secret.enabled",
-		"serve.public.socket.mode",
 		"sqa-opt-out",
+		"tracing.provider",
+		"tracing.providers.jaeger.local_agent_address",
 	}
 	if got := c.Unsupported(); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("Unsupported() = %q, want %q", got, want)

@@ -9,6 +9,7 @@ import (
 	"github.com/hoplite-id/hoplite/internal/config"
 	"github.com/hoplite-id/hoplite/internal/httpx"
 	"github.com/hoplite-id/hoplite/internal/identity"
+	"github.com/hoplite-id/hoplite/internal/metrics"
 	"github.com/hoplite-id/hoplite/internal/session"
 	"github.com/hoplite-id/hoplite/internal/store"
 	"github.com/hoplite-id/hoplite/internal/ui"
@@ -147,6 +148,7 @@ func (e *Engine) SubmitLogin(w http.ResponseWriter, r *http.Request) {
 // finishLogin runs the after-login hooks, issues or refreshes the session
 // and answers.
 func (e *Engine) finishLogin(w http.ResponseWriter, r *http.Request, f *Flow, b *Body, i *identity.Identity, method string, current *session.Session) {
+	metrics.NoteFlow(r.Context(), method, "")
 	ctx := r.Context()
 	meth := session.AuthenticationMethod{Method: method}
 	var s *session.Session

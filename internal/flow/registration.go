@@ -6,6 +6,7 @@ import (
 	"github.com/hoplite-id/hoplite/internal/config"
 	"github.com/hoplite-id/hoplite/internal/httpx"
 	"github.com/hoplite-id/hoplite/internal/identity"
+	"github.com/hoplite-id/hoplite/internal/metrics"
 	"github.com/hoplite-id/hoplite/internal/session"
 	"github.com/hoplite-id/hoplite/internal/ui"
 )
@@ -120,6 +121,7 @@ func (e *Engine) SubmitRegistration(w http.ResponseWriter, r *http.Request) {
 // finishRegistration runs the after-registration hooks (session, web_hook,
 // the verification mail) and answers.
 func (e *Engine) finishRegistration(w http.ResponseWriter, r *http.Request, f *Flow, b *Body, i *identity.Identity, method string) {
+	metrics.NoteFlow(r.Context(), method, "")
 	ctx := r.Context()
 	hooks := e.Config.AfterHooks(config.FlowRegistration, method)
 	var s *session.Session

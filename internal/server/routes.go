@@ -9,9 +9,12 @@ import (
 	"net/url"
 	"strings"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/hoplite-id/hoplite/internal/config"
 	"github.com/hoplite-id/hoplite/internal/flow"
 	"github.com/hoplite-id/hoplite/internal/identity"
+	"github.com/hoplite-id/hoplite/internal/metrics"
 	"github.com/hoplite-id/hoplite/internal/schema"
 	"github.com/hoplite-id/hoplite/internal/session"
 	"github.com/hoplite-id/hoplite/internal/webauthnjs"
@@ -38,6 +41,11 @@ type Deps struct {
 	Identities *identity.AdminHandler
 	Sessions   *session.Handler
 	Flows      *flow.Engine
+
+	// Metrics, when set, counts requests and flows and is served at
+	// /admin/metrics/prometheus; Tracer, when set, traces requests.
+	Metrics *metrics.Metrics
+	Tracer  trace.Tracer
 }
 
 // Public returns the handler of the public port.
@@ -59,32 +67,32 @@ func Public(d Deps) http.Handler {
 	api("GET /self-service/login/browser", f.InitLogin(flow.TypeBrowser))
 	api("GET /self-service/login/api", f.InitLogin(flow.TypeAPI))
 	api("GET /self-service/login/flows", f.Fetch(flow.Login))
-	api("POST /self-service/login", f.SubmitLogin)
-	api("GET /self-service/login", f.SubmitLogin)
+	api("POST /self-service/login", submission(flow.Login, d.Metrics, d.Tracer, f.SubmitLogin))
+	api("GET /self-service/login", submission(flow.Login, d.Metrics, d.Tracer, f.SubmitLogin))
 
 	api("GET /self-service/registration/browser", f.InitRegistration(flow.TypeBrowser))
 	api("GET /self-service/registration/api", f.InitRegistration(flow.TypeAPI))
 	api("GET /self-service/registration/flows", f.Fetch(flow.Registration))
-	api("POST /self-service/registration", f.SubmitRegistration)
-	api("GET /self-service/registration", f.SubmitRegistration)
+	api("POST /self-service/registration", submission(flow.Registration, d.Metrics, d.Tracer, f.SubmitRegistration))
+	api("GET /self-service/registration", submission(flow.Registration, d.Metrics, d.Tracer, f.SubmitRegistration))
 
 	api("GET /self-service/settings/browser", f.InitSettings(flow.TypeBrowser))
 	api("GET /self-service/settings/api", f.InitSettings(flow.TypeAPI))
 	api("GET /self-service/settings/flows", f.Fetch(flow.Settings))
-	api("POST /self-service/settings", f.SubmitSettings)
-	api("GET /self-service/settings", f.SubmitSettings)
+	api("POST /self-service/settings", submission(flow.Settings, d.Metrics, d.Tracer, f.SubmitSettings))
+	api("GET /self-service/settings", submission(flow.Settings, d.Metrics, d.Tracer, f.SubmitSettings))
 
 	api("GET /self-service/recovery/browser", f.InitRecovery(flow.TypeBrowser))
 	api("GET /self-service/recovery/api", f.InitRecovery(flow.TypeAPI))
 	api("GET /self-service/recovery/flows", f.Fetch(flow.Recovery))
-	api("POST /self-service/recovery", f.SubmitRecovery)
-	api("GET /self-service/recovery", f.SubmitRecovery)
+	api("POST /self-service/recovery", submission(flow.Recovery, d.Metrics, d.Tracer, f.SubmitRecovery))
+	api("GET /self-service/recovery", submission(flow.Recovery, d.Metrics, d.Tracer, f.SubmitRecovery))
 
 	api("GET /self-service/verification/browser", f.InitVerification(flow.TypeBrowser))
 	api("GET /self-service/verification/api", f.InitVerification(flow.TypeAPI))
 	api("GET /self-service/verification/flows", f.Fetch(flow.Verification))
-	api("POST /self-service/verification", f.SubmitVerification)
-	api("GET /self-service/verification", f.SubmitVerification)
+	api("POST /self-service/verification", submission(flow.Verification, d.Metrics, d.Tracer, f.SubmitVerification))
+	api("GET /self-service/verification", submission(flow.Verification, d.Metrics, d.Tracer, f.SubmitVerification))
 
 	api("GET /self-service/logout/browser", f.LogoutURL)
 	api("GET /self-service/logout", f.Logout)
@@ -111,7 +119,7 @@ func Public(d Deps) http.Handler {
 	api("GET /admin/schemas/{id}", d.Schemas.Get)
 
 	mux.Handle("/", unrouted(mux))
-	return chain(mux, recoverPanics, publicCORS(d.PublicCORS, d.Logger), logRequests(d.Logger), cleanPath, varyCookie, limitBodies(d.PublicMaxBody))
+	return chain(recordPattern(mux), observe("public", d.Metrics, d.Tracer), recoverPanics, publicCORS(d.PublicCORS, d.Logger), logRequests(d.Logger), cleanPath, varyCookie, limitBodies(d.PublicMaxBody))
 }
 
 // Admin returns the handler of the admin port. Every route lives under
@@ -158,13 +166,17 @@ func Admin(d Deps) http.Handler {
 	api("DELETE /admin/sessions", toPublic)
 	api("DELETE /admin/sessions/{id}", toPublic)
 
-	mws := []middleware{recoverPanics, logRequests(d.Logger)}
+	if d.Metrics != nil {
+		mux.Handle("GET /admin/metrics/prometheus", d.Metrics.Handler())
+	}
+
+	mws := []middleware{observe("admin", d.Metrics, d.Tracer), recoverPanics, logRequests(d.Logger)}
 	if d.AdminAPIKeyValid != nil {
 		mws = append(mws, requireAPIKey(d.AdminAPIKeyValid))
 	}
 	mws = append(mws, redirectToAdminPrefix, limitBodies(d.AdminMaxBody))
 	mux.Handle("/", unrouted(mux))
-	return chain(mux, mws...)
+	return chain(recordPattern(mux), mws...)
 }
 
 // redirectTo answers with a 307 to the same path and query on base. With

@@ -1,0 +1,142 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/hoplite-id/hoplite/internal/flow"
+	"github.com/hoplite-id/hoplite/internal/httpx"
+	"github.com/hoplite-id/hoplite/internal/metrics"
+	"github.com/hoplite-id/hoplite/internal/tracing"
+)
+
+// routeNote carries the matched route pattern out of the mux: ServeMux
+// sets Request.Pattern on the request it routes, which is a copy whenever a
+// middleware in between replaced the context, so the innermost wrapper
+// (recordPattern) writes it here for the outer observe middleware.
+type routeNote struct{ pattern string }
+
+type routeNoteKey struct{}
+
+// recordPattern wraps the mux to report the matched pattern to observe.
+func recordPattern(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.ServeHTTP(w, r)
+		if n, _ := r.Context().Value(routeNoteKey{}).(*routeNote); n != nil {
+			n.pattern = r.Pattern
+		}
+	})
+}
+
+// routeLabel is the bounded name of a route: its pattern without the
+// method ("/identities/{id}"), or "unmatched" for the catch-all.
+func routeLabel(pattern string) string {
+	if pattern == "" || pattern == "/" {
+		return "unmatched"
+	}
+	if _, p, ok := strings.Cut(pattern, " "); ok {
+		return p
+	}
+	return pattern
+}
+
+// observe counts every request by route pattern and status with its
+// latency, and, when tracing is on, runs it in a server span named after
+// the route (continuing a W3C traceparent sent by the caller). The trace id
+// is added to the request's logger, so log lines of a request can be found
+// from its trace and the other way round.
+func observe(port string, m *metrics.Metrics, tracer trace.Tracer) middleware {
+	return func(next http.Handler) http.Handler {
+		if m == nil && tracer == nil {
+			return next
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			note := &routeNote{}
+			ctx := context.WithValue(r.Context(), routeNoteKey{}, note)
+			var span trace.Span
+			if tracer != nil {
+				ctx = tracing.Propagator.Extract(ctx, propagation.HeaderCarrier(r.Header))
+				ctx, span = tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer),
+					trace.WithAttributes(
+						attribute.String("http.request.method", r.Method),
+						attribute.String("server.port.name", port),
+					))
+				if sc := span.SpanContext(); sc.IsValid() {
+					ctx = httpx.WithLogger(ctx, httpx.Logger(ctx).With("trace_id", sc.TraceID().String()))
+				}
+			}
+			rec := &statusRecorder{ResponseWriter: w}
+			defer func() {
+				status := rec.status
+				if status == 0 {
+					status = http.StatusOK
+				}
+				if v := recover(); v != nil {
+					// recoverPanics answers panics; only http.ErrAbortHandler
+					// reaches here. Count it, then let net/http abort.
+					status = 499
+					defer panic(v)
+				}
+				route := routeLabel(note.pattern)
+				if m != nil {
+					m.ObserveRequest(port, route, r.Method, status, time.Since(start))
+				}
+				if span != nil {
+					span.SetName(r.Method + " " + route)
+					span.SetAttributes(attribute.String("http.route", route), attribute.Int("http.response.status_code", status))
+					if status >= 500 {
+						span.SetStatus(codes.Error, http.StatusText(status))
+					}
+					span.End()
+				}
+			}()
+			next.ServeHTTP(rec, r.WithContext(ctx))
+		})
+	}
+}
+
+// submission wraps a flow's submit handler: the submission runs in a span of
+// its own (below the HTTP span, above hashing and SQL) and is counted by
+// kind, method and outcome. The engine notes the method and a refusal
+// (metrics.NoteFlow); otherwise the status decides.
+func submission(kind flow.Kind, m *metrics.Metrics, tracer trace.Tracer, h http.HandlerFunc) http.HandlerFunc {
+	if m == nil && tracer == nil {
+		return h
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx, note := metrics.WithFlowNote(r.Context())
+		var span trace.Span
+		if tracer != nil {
+			ctx, span = tracer.Start(ctx, "flow."+string(kind)+".submit", trace.WithAttributes(attribute.String("flow.kind", string(kind))))
+		}
+		rec := &statusRecorder{ResponseWriter: w}
+		h(rec, r.WithContext(ctx))
+		outcome := note.Outcome
+		switch {
+		case rec.status >= 500:
+			outcome = metrics.Error
+		case outcome == "" && rec.status >= 400:
+			outcome = metrics.Failure
+		case outcome == "":
+			outcome = metrics.Success
+		}
+		if m != nil {
+			m.ObserveFlow(string(kind), note.Method, outcome)
+		}
+		if span != nil {
+			span.SetAttributes(attribute.String("flow.method", note.Method), attribute.String("flow.outcome", outcome))
+			if outcome == metrics.Error {
+				span.SetStatus(codes.Error, "submission failed")
+			}
+			span.End()
+		}
+	}
+}
