@@ -18,6 +18,7 @@ import (
 
 	"github.com/hoplite-id/hoplite/internal/app"
 	"github.com/hoplite-id/hoplite/internal/config"
+	"github.com/hoplite-id/hoplite/internal/tracing"
 )
 
 // Server is a running Hoplite instance.
@@ -46,6 +47,8 @@ type Options struct {
 	Env map[string]string
 	// Dev runs in dev mode (the default for tests is dev mode on).
 	NotDev bool
+	// Tracing replaces the configured tracing (spans recorded in memory).
+	Tracing *tracing.Tracing
 }
 
 // baseConfig is what every test server starts from: dev mode, fast bcrypt,
@@ -118,7 +121,7 @@ func StartServer(t testing.TB, opts Options) *Server {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, cfg, logger, app.Options{Migrate: true})
+	a, err := app.New(ctx, cfg, logger, app.Options{Migrate: true, Tracing: opts.Tracing})
 	if err != nil {
 		cancel()
 		publicLn.Close()
