@@ -5,6 +5,7 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -64,6 +65,8 @@ type App struct {
 
 	public http.Handler
 	admin  http.Handler
+	// publicTLS and adminTLS are set when serve.*.tls is configured.
+	publicTLS, adminTLS *tls.Config
 
 	closeOnce sync.Once
 }
@@ -270,7 +273,13 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		deps.AdminAPIKeyValid = cfg.AdminAPIKeyValid
 	}
 
+	publicTLS, adminTLS, err := listenerTLS(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+
 	return &App{
+		publicTLS: publicTLS, adminTLS: adminTLS,
 		Config: cfg, Logger: logger, Store: st,
 		Identities: identities, Hasher: hasher, hooks: hooks,
 		Courier: mailer, MailSender: mailSender,
@@ -334,6 +343,12 @@ func (a *App) Serve(ctx context.Context, publicLn, adminLn net.Listener) error {
 		}
 	}
 	servers := []*http.Server{newServer(a.public), newServer(a.admin)}
+	if a.publicTLS != nil {
+		publicLn = tls.NewListener(publicLn, a.publicTLS)
+	}
+	if a.adminTLS != nil {
+		adminLn = tls.NewListener(adminLn, a.adminTLS)
+	}
 	listeners := []net.Listener{publicLn, adminLn}
 	errs := make(chan error, len(servers))
 	for k, srv := range servers {

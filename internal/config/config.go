@@ -101,6 +101,11 @@ type TLSSource struct {
 	Base64 string `json:"base64"`
 }
 
+// Enabled tells whether a certificate or key is configured at all.
+func (t TLS) Enabled() bool {
+	return t.Cert.Path != "" || t.Cert.Base64 != "" || t.Key.Path != "" || t.Key.Base64 != ""
+}
+
 type RequestLog struct {
 	DisableForHealth bool `json:"disable_for_health"`
 }
