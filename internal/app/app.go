@@ -212,9 +212,6 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	if err != nil {
 		return nil, err
 	}
-	if mailSender != nil {
-		mailSender = countingSender{Sender: mailSender, metrics: mx}
-	}
 
 	hooks := hook.New(cfg, outbound, logger)
 	engineDeps := flow.Deps{
@@ -397,7 +394,7 @@ func (a *App) WatchCourier(ctx context.Context) error {
 	if a.MailSender == nil {
 		return courier.ErrNoSender
 	}
-	a.stopCourier = a.Courier.Start(ctx, a.MailSender)
+	a.stopCourier = a.Courier.Start(ctx, countingSender{Sender: a.MailSender, metrics: a.Metrics})
 	return nil
 }
 

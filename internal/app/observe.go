@@ -55,6 +55,19 @@ func (h *observedHasher) Compare(ctx context.Context, password, encoded []byte) 
 	return err
 }
 
+// CountFailures wraps s to count failed deliveries in m.
+func CountFailures(s courier.Sender, m *metrics.Metrics) courier.Sender {
+	return countingSender{Sender: s, metrics: m}
+}
+
+// CourierMetrics are the metrics of a standalone mail worker (courier
+// watch): the pool, the queue and, through CountFailures, send failures.
+func CourierMetrics(st *sqlstore.Store) *metrics.Metrics {
+	m := metrics.New()
+	watchStore(m, st)
+	return m
+}
+
 // countingSender counts failed deliveries.
 type countingSender struct {
 	courier.Sender

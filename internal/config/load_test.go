@@ -533,3 +533,30 @@ secrets:
 		t.Errorf("CookieSecrets = %q", got)
 	}
 }
+
+func TestTracingOTelLoadsFromEnvAndIsSupported(t *testing.T) {
+	env := map[string]string{
+		"TRACING_PROVIDER":                               "otel",
+		"TRACING_SERVICE_NAME":                           "id",
+		"TRACING_PROVIDERS_OTLP_SERVER_URL":              "http://127.0.0.1:4318",
+		"TRACING_PROVIDERS_OTLP_SAMPLING_SAMPLING_RATIO": "0.25",
+	}
+	c, err := Load(nil, func(k string) (string, bool) { v, ok := env[k]; return v, ok }, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := c.Tracing.Providers.OTLP
+	if c.Tracing.Provider != "otel" || c.Tracing.ServiceName != "id" || o.ServerURL != "http://127.0.0.1:4318" || o.Sampling.SamplingRatio != 0.25 {
+		t.Errorf("tracing = %+v", c.Tracing)
+	}
+	if got := c.Unsupported(); len(got) != 0 {
+		t.Errorf("otel tracing is supported, yet reported: %q", got)
+	}
+	d, err := Load(nil, noEnv, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Tracing.Providers.OTLP.Sampling.SamplingRatio != 1 {
+		t.Errorf("default sampling ratio = %v, want 1", d.Tracing.Providers.OTLP.Sampling.SamplingRatio)
+	}
+}

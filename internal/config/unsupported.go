@@ -14,6 +14,7 @@ var implemented = []string{
 	"dsn",
 	"dev",
 	"watch-courier",
+	"expose-metrics-port",
 	"serve.public.host",
 	"serve.public.port",
 	"serve.public.base_url",

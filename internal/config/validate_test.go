@@ -189,7 +189,6 @@ tracing:
 		"courier.sms.enabled",
 		"courier.sms.request_config.method",
 		"courier.sms.request_config.url",
-		"expose-metrics-port",
 		"log.redaction_text",
 		"selfservice.methods.lookup_secret.enabled",
 		"sqa-opt-out",

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	kratos "github.com/ory/kratos-client-go"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/hoplite-id/hoplite/internal/app"
@@ -76,6 +78,9 @@ log:
   level: error
 `
 
+// EnvTracing, when set, turns tracing on in every test server.
+const EnvTracing = "HOPLITE_TEST_TRACING"
+
 // StartServer starts Hoplite on two random loopback ports and stops it when
 // the test ends.
 func StartServer(t testing.TB, opts Options) *Server {
@@ -119,6 +124,11 @@ func StartServer(t testing.TB, opts Options) *Server {
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	if os.Getenv("HOPLITE_TEST_LOG") != "" {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	if opts.Tracing == nil && os.Getenv(EnvTracing) != "" {
+		// Every span is made (and dropped): the SQL driver wrapper and the
+		// span code run under the whole suite.
+		opts.Tracing = tracing.New(sdktrace.NewSimpleSpanProcessor(tracetest.NewNoopExporter()), "hoplite-test", 1)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := app.New(ctx, cfg, logger, app.Options{Migrate: true, Tracing: opts.Tracing})
