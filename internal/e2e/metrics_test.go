@@ -99,6 +99,11 @@ func TestMetricsCountScriptedRequests(t *testing.T) {
 		t.Fatalf("unknown path: %s", r)
 	}
 
+	// A made-up method is counted, under a bounded label.
+	if r := do(t, "BREW", s.PublicURL+"health/alive", nil); r.Status != http.StatusMethodNotAllowed {
+		t.Fatalf("BREW: %s", r)
+	}
+
 	fams := scrape(t, s)
 	reqs := "hoplite_http_requests_total"
 	checks := []struct {
@@ -112,6 +117,7 @@ func TestMetricsCountScriptedRequests(t *testing.T) {
 		{reqs, map[string]string{"port": "public", "route": "/self-service/login/api", "method": "GET", "code": "200"}, 3},
 		{reqs, map[string]string{"port": "admin", "route": "/admin/identities/{id}", "method": "GET", "code": "200"}, 2},
 		{reqs, map[string]string{"port": "public", "route": "unmatched", "method": "GET", "code": "404"}, 1},
+		{reqs, map[string]string{"port": "public", "route": "unmatched", "method": "other", "code": "405"}, 1},
 		{"hoplite_logins_total", map[string]string{"method": "password", "result": "failure"}, 2},
 		{"hoplite_logins_total", map[string]string{"method": "password", "result": "success"}, 1},
 		{"hoplite_selfservice_flow_submissions_total", map[string]string{"kind": "registration", "method": "password", "outcome": "success"}, 1},

@@ -12,6 +12,7 @@ import (
 	"database/sql"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -40,6 +41,8 @@ type Metrics struct {
 	hashDuration    *prometheus.HistogramVec
 	cacheLookups    *prometheus.CounterVec
 	cacheInvalid    *prometheus.CounterVec
+
+	series sync.Map // requestKey → *requestSeries
 }
 
 // New creates the collectors in a fresh registry, with the Go runtime and
@@ -95,11 +98,45 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
 }
 
+// requestKey names the series one request lands in.
+type requestKey struct {
+	port, route, method string
+	code                int
+}
+
+type requestSeries struct {
+	count    prometheus.Counter
+	duration prometheus.Observer
+}
+
 // ObserveRequest counts one answered request. route must be a registered
-// pattern (or a fixed word such as "unmatched"), never the raw path.
+// pattern (or a fixed word such as "unmatched"), never the raw path; method
+// must be one net/http accepted (arbitrary tokens are folded into "other").
+// The series are looked up once per label set and kept, so the hot path
+// does no label hashing or validation.
 func (m *Metrics) ObserveRequest(port, route, method string, code int, d time.Duration) {
-	m.requests.WithLabelValues(port, route, method, strconv.Itoa(code)).Inc()
-	m.requestDuration.WithLabelValues(port, route).Observe(d.Seconds())
+	k := requestKey{port, route, boundedHTTPMethod(method), code}
+	v, ok := m.series.Load(k)
+	if !ok {
+		v, _ = m.series.LoadOrStore(k, &requestSeries{
+			count:    m.requests.WithLabelValues(k.port, k.route, k.method, strconv.Itoa(code)),
+			duration: m.requestDuration.WithLabelValues(k.port, k.route),
+		})
+	}
+	rs := v.(*requestSeries)
+	rs.count.Inc()
+	rs.duration.Observe(d.Seconds())
+}
+
+// boundedHTTPMethod keeps the standard methods; a client may send any
+// token as a method, which must not mint a series each.
+func boundedHTTPMethod(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
+		return m
+	}
+	return "other"
 }
 
 // ObserveFlow counts one self-service submission; login submissions are

@@ -23,10 +23,14 @@ func chain(h http.Handler, mws ...middleware) http.Handler {
 	return h
 }
 
-// statusRecorder remembers the status written, for the request log.
+// statusRecorder remembers the status written, for the request log and
+// the metrics (and, for observe, the route pattern matched).
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
+
+	wantPattern bool
+	pattern     string
 }
 
 func (s *statusRecorder) WriteHeader(code int) {

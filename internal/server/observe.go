@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"net/http"
 	"strings"
 	"time"
@@ -17,20 +16,24 @@ import (
 	"github.com/hoplite-id/hoplite/internal/tracing"
 )
 
-// routeNote carries the matched route pattern out of the mux: ServeMux
-// sets Request.Pattern on the request it routes, which is a copy whenever a
-// middleware in between replaced the context, so the innermost wrapper
-// (recordPattern) writes it here for the outer observe middleware.
-type routeNote struct{ pattern string }
-
-type routeNoteKey struct{}
-
 // recordPattern wraps the mux to report the matched pattern to observe.
+// ServeMux sets Request.Pattern on the request it routes, which is a copy
+// whenever a middleware in between replaced the context; the pattern is
+// therefore handed out through observe's response recorder, found by
+// unwrapping the response writer (no per-request context copy).
 func recordPattern(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mux.ServeHTTP(w, r)
-		if n, _ := r.Context().Value(routeNoteKey{}).(*routeNote); n != nil {
-			n.pattern = r.Pattern
+		for w != nil {
+			if rec, ok := w.(*statusRecorder); ok && rec.wantPattern {
+				rec.pattern = r.Pattern
+				return
+			}
+			u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+			if !ok {
+				return
+			}
+			w = u.Unwrap()
 		}
 	})
 }
@@ -59,11 +62,9 @@ func observe(port string, m *metrics.Metrics, tracer trace.Tracer) middleware {
 		}
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
-			note := &routeNote{}
-			ctx := context.WithValue(r.Context(), routeNoteKey{}, note)
 			var span trace.Span
 			if tracer != nil {
-				ctx = tracing.Propagator.Extract(ctx, propagation.HeaderCarrier(r.Header))
+				ctx := tracing.Propagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
 				ctx, span = tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer),
 					trace.WithAttributes(
 						attribute.String("http.request.method", r.Method),
@@ -72,8 +73,9 @@ func observe(port string, m *metrics.Metrics, tracer trace.Tracer) middleware {
 				if sc := span.SpanContext(); sc.IsValid() {
 					ctx = httpx.WithLogger(ctx, httpx.Logger(ctx).With("trace_id", sc.TraceID().String()))
 				}
+				r = r.WithContext(ctx)
 			}
-			rec := &statusRecorder{ResponseWriter: w}
+			rec := &statusRecorder{ResponseWriter: w, wantPattern: true}
 			defer func() {
 				status := rec.status
 				if status == 0 {
@@ -85,7 +87,11 @@ func observe(port string, m *metrics.Metrics, tracer trace.Tracer) middleware {
 					status = 499
 					defer panic(v)
 				}
-				route := routeLabel(note.pattern)
+				pattern := rec.pattern
+				if pattern == "" {
+					pattern = r.Pattern // set by the mux when no middleware copied r
+				}
+				route := routeLabel(pattern)
 				if m != nil {
 					m.ObserveRequest(port, route, r.Method, status, time.Since(start))
 				}
@@ -98,7 +104,7 @@ func observe(port string, m *metrics.Metrics, tracer trace.Tracer) middleware {
 					span.End()
 				}
 			}()
-			next.ServeHTTP(rec, r.WithContext(ctx))
+			next.ServeHTTP(rec, r)
 		})
 	}
 }
