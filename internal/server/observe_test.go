@@ -1,11 +1,19 @@
 package server
 
 import (
+	"bytes"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/hoplite-id/hoplite/internal/httpx"
 	"github.com/hoplite-id/hoplite/internal/metrics"
+	"github.com/hoplite-id/hoplite/internal/tracing"
 )
 
 func TestRouteLabel(t *testing.T) {
@@ -41,5 +49,31 @@ func BenchmarkObserve(b *testing.B) {
 				c.h.ServeHTTP(w, req)
 			}
 		})
+	}
+}
+
+// With tracing on, log lines written while serving a request carry its
+// trace id, so logs and traces can be joined.
+func TestObserveAddsTraceIDToTheRequestLogger(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	tr := tracing.New(sdktrace.NewSimpleSpanProcessor(exp), "test", 1)
+	var logs bytes.Buffer
+	base := slog.New(slog.NewTextHandler(&logs, nil))
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /things/{id}", func(w http.ResponseWriter, r *http.Request) {
+		httpx.Logger(r.Context()).Info("handling")
+	})
+	h := chain(recordPattern(mux), observe("public", metrics.New(), tr.Tracer()))
+	req := httptest.NewRequest(http.MethodGet, "/things/42", nil)
+	req = req.WithContext(httpx.WithLogger(req.Context(), base))
+	h.ServeHTTP(httptest.NewRecorder(), req)
+
+	spans := exp.GetSpans()
+	if len(spans) != 1 || spans[0].Name != "GET /things/{id}" {
+		t.Fatalf("spans: %v", spans)
+	}
+	want := "trace_id=" + spans[0].SpanContext.TraceID().String()
+	if !strings.Contains(logs.String(), want) {
+		t.Errorf("log %q lacks %s", logs.String(), want)
 	}
 }
