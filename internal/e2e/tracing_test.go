@@ -146,6 +146,7 @@ func hasAttrKey(sp tracetest.SpanStub, key string) bool {
 // stand-in that only records what it receives); the last ones are flushed
 // at shutdown.
 func TestTracingExportsOverOTLP(t *testing.T) {
+	t.Setenv(testutil.EnvTracing, "") // this test's server exports as configured
 	var mu sync.Mutex
 	var posts []string
 	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
