@@ -35,6 +35,7 @@ import (
 	"github.com/hoplite-id/hoplite/internal/metrics"
 	"github.com/hoplite-id/hoplite/internal/passwordpolicy"
 	"github.com/hoplite-id/hoplite/internal/schema"
+	"github.com/hoplite-id/hoplite/internal/selfui"
 	"github.com/hoplite-id/hoplite/internal/server"
 	"github.com/hoplite-id/hoplite/internal/session"
 	"github.com/hoplite-id/hoplite/internal/store/sqlstore"
@@ -250,6 +251,25 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	}
 	engine := flow.NewEngine(engineDeps)
 
+	var builtinUI *selfui.Handler
+	if cfg.UIEnabled() {
+		var outbox selfui.Outbox
+		if ls, ok := mailSender.(courier.LogSender); ok {
+			// Development without a mail server: mails stay readable on the
+			// built-in dev mail page as well as in the log.
+			box := courier.NewOutbox(ls, 200)
+			mailSender, outbox = box, box
+		}
+		f := cfg.Selfservice.Flows
+		builtinUI, err = selfui.New(selfui.Config{
+			BasePath: cfg.UI.BasePath, PublicURL: publicURL, Stylesheet: cfg.UI.Stylesheet,
+			Registration: f.Registration.Enabled, Recovery: f.Recovery.Enabled, Verification: f.Verification.Enabled,
+		}, engine, sessions, csrfManager, outbox, logger)
+		if err != nil {
+			return nil, err
+		}
+	}
+
 	deps := server.Deps{
 		Logger:        logger,
 		Version:       Version,
@@ -265,6 +285,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		Flows:         engine,
 		Metrics:       mx,
 		Tracer:        tracer,
+		UI:            builtinUI,
 	}
 	if len(cfg.Serve.Admin.APIKeyHashes) > 0 {
 		deps.AdminAPIKeyValid = cfg.AdminAPIKeyValid

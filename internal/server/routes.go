@@ -16,6 +16,7 @@ import (
 	"github.com/hoplite-id/hoplite/internal/identity"
 	"github.com/hoplite-id/hoplite/internal/metrics"
 	"github.com/hoplite-id/hoplite/internal/schema"
+	"github.com/hoplite-id/hoplite/internal/selfui"
 	"github.com/hoplite-id/hoplite/internal/session"
 	"github.com/hoplite-id/hoplite/internal/webauthnjs"
 )
@@ -46,6 +47,8 @@ type Deps struct {
 	// /admin/metrics/prometheus; Tracer, when set, traces requests.
 	Metrics *metrics.Metrics
 	Tracer  trace.Tracer
+	// UI is the built-in self-service UI, nil when it is off.
+	UI *selfui.Handler
 }
 
 // Public returns the handler of the public port.
@@ -124,6 +127,25 @@ func Public(d Deps) http.Handler {
 	}
 	api("GET /admin/schemas", d.Schemas.List)
 	api("GET /admin/schemas/{id}", d.Schemas.Get)
+
+	// The built-in self-service UI (ui.enabled): pages under ui.base_path,
+	// and / leading to them.
+	if u := d.UI; u != nil {
+		b := u.BasePath()
+		mux.HandleFunc("GET /{$}", u.Root)
+		mux.HandleFunc("GET "+b+"/{$}", u.Home)
+		mux.HandleFunc("GET "+b+"/login", u.Flow(flow.Login))
+		mux.HandleFunc("GET "+b+"/registration", u.Flow(flow.Registration))
+		mux.HandleFunc("GET "+b+"/settings", u.Flow(flow.Settings))
+		mux.HandleFunc("GET "+b+"/recovery", u.Flow(flow.Recovery))
+		mux.HandleFunc("GET "+b+"/verification", u.Flow(flow.Verification))
+		mux.HandleFunc("GET "+b+"/error", u.Error)
+		mux.HandleFunc("POST "+b+"/sessions/revoke-others", u.RevokeOthers)
+		mux.HandleFunc("GET "+b+"/static/", u.Static)
+		if u.HasOutbox() {
+			mux.HandleFunc("GET "+b+"/mail", u.Mail) // development mode only
+		}
+	}
 
 	mux.Handle("/", unrouted(mux))
 	return chain(recordPattern(mux), observe("public", d.Metrics, d.Tracer), recoverPanics, publicCORS(d.PublicCORS, d.Logger), logRequests(d.Logger), cleanPath, varyCookie, limitBodies(d.PublicMaxBody))
