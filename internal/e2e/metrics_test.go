@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/hoplite-id/hoplite/internal/courier"
 	"github.com/hoplite-id/hoplite/internal/testutil"
 )
 
@@ -145,8 +146,12 @@ func TestMetricsCountScriptedRequests(t *testing.T) {
 	if m := sample(fams, "go_sql_max_open_connections", map[string]string{"db_name": "hoplite"}); m == nil || m.GetGauge().GetValue() < 1 {
 		t.Errorf("pool statistics missing: %v", m)
 	}
-	if m := sample(fams, "hoplite_courier_queue_depth", nil); m == nil || m.GetGauge().GetValue() != 0 {
-		t.Errorf("courier queue depth: %v", m)
+	queued, err := s.App.Store.ListMessages(ctx, courier.StatusQueued, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := sample(fams, "hoplite_courier_queue_depth", nil); m == nil || m.GetGauge().GetValue() != float64(len(queued)) {
+		t.Errorf("courier queue depth: %v, want %d", m, len(queued))
 	}
 	// Bounded labels: no id reaches a label value.
 	for name, f := range fams {
