@@ -74,6 +74,10 @@ type countingSender struct {
 	metrics *metrics.Metrics
 }
 
+// Unwrap returns the sender counted, for the courier's checks of what
+// kind of sender it has.
+func (s countingSender) Unwrap() courier.Sender { return s.Sender }
+
 func (s countingSender) Send(ctx context.Context, m courier.Message) error {
 	err := s.Sender.Send(ctx, m)
 	if err != nil {

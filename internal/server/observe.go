@@ -16,28 +16,6 @@ import (
 	"github.com/hoplite-id/hoplite/internal/tracing"
 )
 
-// recordPattern wraps the mux to report the matched pattern to observe.
-// ServeMux sets Request.Pattern on the request it routes, which is a copy
-// whenever a middleware in between replaced the context; the pattern is
-// therefore handed out through observe's response recorder, found by
-// unwrapping the response writer (no per-request context copy).
-func recordPattern(mux *http.ServeMux) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mux.ServeHTTP(w, r)
-		for w != nil {
-			if rec, ok := w.(*statusRecorder); ok && rec.wantPattern {
-				rec.pattern = r.Pattern
-				return
-			}
-			u, ok := w.(interface{ Unwrap() http.ResponseWriter })
-			if !ok {
-				return
-			}
-			w = u.Unwrap()
-		}
-	})
-}
-
 // routeLabel is the bounded name of a route: its pattern without the
 // method ("/identities/{id}"), or "unmatched" for the catch-all.
 func routeLabel(pattern string) string {
@@ -52,9 +30,10 @@ func routeLabel(pattern string) string {
 
 // observe counts every request by route pattern and status with its
 // latency, and, when tracing is on, runs it in a server span named after
-// the route (continuing a W3C traceparent sent by the caller). The trace id
-// is added to the request's logger, so log lines of a request can be found
-// from its trace and the other way round.
+// the route (continuing a W3C traceparent sent by the caller). It runs just
+// inside logRequests and reads the route holder recordRoute fills in. The
+// span carries the request id, and the trace id is added to the request's
+// logger, so logs and traces can be joined either way.
 func observe(port string, m *metrics.Metrics, tracer trace.Tracer) middleware {
 	return func(next http.Handler) http.Handler {
 		if m == nil && tracer == nil {
@@ -70,12 +49,15 @@ func observe(port string, m *metrics.Metrics, tracer trace.Tracer) middleware {
 						attribute.String("http.request.method", r.Method),
 						attribute.String("server.port.name", port),
 					))
+				if id := r.Header.Get(requestIDHeader); id != "" {
+					span.SetAttributes(attribute.String("http.request.id", id))
+				}
 				if sc := span.SpanContext(); sc.IsValid() {
 					ctx = httpx.WithLogger(ctx, httpx.Logger(ctx).With("trace_id", sc.TraceID().String()))
 				}
 				r = r.WithContext(ctx)
 			}
-			rec := &statusRecorder{ResponseWriter: w, wantPattern: true}
+			rec := &statusRecorder{ResponseWriter: w}
 			defer func() {
 				status := rec.status
 				if status == 0 {
@@ -87,9 +69,9 @@ func observe(port string, m *metrics.Metrics, tracer trace.Tracer) middleware {
 					status = 499
 					defer panic(v)
 				}
-				pattern := rec.pattern
-				if pattern == "" {
-					pattern = r.Pattern // set by the mux when no middleware copied r
+				pattern := r.Pattern // set by the mux when no middleware copied r
+				if rt, ok := r.Context().Value(routeKey{}).(*route); ok && rt.pattern != "" {
+					pattern = rt.pattern
 				}
 				route := routeLabel(pattern)
 				if m != nil {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
@@ -34,12 +35,13 @@ func TestRouteLabel(t *testing.T) {
 func BenchmarkObserve(b *testing.B) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /sessions/whoami", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
+	quiet := slog.New(slog.DiscardHandler)
 	for _, c := range []struct {
 		name string
 		h    http.Handler
 	}{
-		{"bare", mux},
-		{"metrics", chain(recordPattern(mux), observe("public", metrics.New(), nil))},
+		{"request log", chain(recordRoute(mux), logRequests(quiet, nil, false))},
+		{"request log and metrics", chain(recordRoute(mux), logRequests(quiet, nil, false), observe("public", metrics.New(), nil))},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			req := httptest.NewRequest(http.MethodGet, "/sessions/whoami", nil)
@@ -63,7 +65,7 @@ func TestObserveAddsTraceIDToTheRequestLogger(t *testing.T) {
 	mux.HandleFunc("GET /things/{id}", func(w http.ResponseWriter, r *http.Request) {
 		httpx.Logger(r.Context()).Info("handling")
 	})
-	h := chain(recordPattern(mux), observe("public", metrics.New(), tr.Tracer()))
+	h := chain(recordRoute(mux), logRequests(base, nil, false), observe("public", metrics.New(), tr.Tracer()))
 	req := httptest.NewRequest(http.MethodGet, "/things/42", nil)
 	req = req.WithContext(httpx.WithLogger(req.Context(), base))
 	h.ServeHTTP(httptest.NewRecorder(), req)
@@ -76,4 +78,17 @@ func TestObserveAddsTraceIDToTheRequestLogger(t *testing.T) {
 	if !strings.Contains(logs.String(), want) {
 		t.Errorf("log %q lacks %s", logs.String(), want)
 	}
+	// The span names the request id the request log uses.
+	if !hasRequestID(spans[0].Attributes, logs.String()) {
+		t.Errorf("span attributes %v lack the logged request id: %s", spans[0].Attributes, logs.String())
+	}
+}
+
+func hasRequestID(attrs []attribute.KeyValue, logs string) bool {
+	for _, a := range attrs {
+		if a.Key == "http.request.id" && a.Value.AsString() != "" && strings.Contains(logs, "request_id="+a.Value.AsString()) {
+			return true
+		}
+	}
+	return false
 }
