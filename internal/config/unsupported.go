@@ -54,6 +54,7 @@ var implemented = []string{
 	"version",
 	"clients.http",
 	"tracing.providers.otlp",
+	"security",
 }
 
 func isImplemented(path string) bool {

@@ -11,6 +11,7 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/hoplite-id/hoplite/internal/audit"
 	"github.com/hoplite-id/hoplite/internal/config"
 	"github.com/hoplite-id/hoplite/internal/flow"
 	"github.com/hoplite-id/hoplite/internal/identity"
@@ -39,6 +40,10 @@ type Deps struct {
 	// AdminAPIKeyValid, when set, protects every admin route but the
 	// health probes.
 	AdminAPIKeyValid func(key string) bool
+	// Audit records security events (admin API key use); AuditEvents
+	// lists them.
+	Audit       Auditor
+	AuditEvents *audit.Handler
 
 	DB         Database
 	Schemas    *schema.Handler
@@ -152,7 +157,7 @@ func Public(d Deps) http.Handler {
 
 	mux.Handle("/", unrouted(mux))
 	return chain(recordRoute(mux), logRequests(d.Logger, d.RequestLog.TrustedProxies, d.RequestLog.QuietPublicHealth, publicHealthPaths...),
-		observe("public", d.Metrics, d.Tracer), recoverPanics, publicCORS(d.PublicCORS, d.Logger), cleanPath, varyCookie, limitBodies(d.PublicMaxBody))
+		withClientIP(d.RequestLog.TrustedProxies, d.Logger), observe("public", d.Metrics, d.Tracer), recoverPanics, publicCORS(d.PublicCORS, d.Logger), cleanPath, varyCookie, limitBodies(d.PublicMaxBody))
 }
 
 // Admin returns the handler of the admin port. Every route lives under
@@ -174,6 +179,7 @@ func Admin(d Deps) http.Handler {
 	api("GET /admin/identities/{id}/sessions", d.Sessions.AdminList)
 	api("DELETE /admin/identities/{id}/sessions", d.Sessions.AdminDelete)
 	api("POST /admin/recovery/link", d.Flows.AdminRecoveryLink)
+	api("GET /admin/audit-events", d.AuditEvents.List) // a Hoplite addition
 
 	api("GET /admin/schemas", d.Schemas.List)
 	api("GET /admin/schemas/{id}", d.Schemas.Get)
@@ -203,10 +209,10 @@ func Admin(d Deps) http.Handler {
 		mux.Handle("GET /admin/metrics/prometheus", d.Metrics.Handler())
 	}
 
-	mws := []middleware{logRequests(d.Logger, d.RequestLog.TrustedProxies, d.RequestLog.QuietAdminHealth, adminHealthPaths...),
+	mws := []middleware{logRequests(d.Logger, d.RequestLog.TrustedProxies, d.RequestLog.QuietAdminHealth, adminHealthPaths...), withClientIP(d.RequestLog.TrustedProxies, nil),
 		observe("admin", d.Metrics, d.Tracer), recoverPanics}
 	if d.AdminAPIKeyValid != nil {
-		mws = append(mws, requireAPIKey(d.AdminAPIKeyValid))
+		mws = append(mws, requireAPIKey(d.AdminAPIKeyValid, d.Audit))
 	}
 	mws = append(mws, redirectToAdminPrefix, limitBodies(d.AdminMaxBody))
 	mux.Handle("/", unrouted(mux))
