@@ -178,6 +178,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	}, identities.Expose)
 	csrfManager := csrf.New(publicURL.String(), csrf.CookieSettings{
 		Domain: cfg.Cookies.Domain, Path: cfg.Cookies.Path, SameSite: cfg.CSRFCookieSameSite(), Secure: cfg.CookieSecure(),
+		Secrets: cfg.Secrets.Default,
 	})
 
 	mailer, mailSender, err := courier.FromConfig(ctx, cfg, st, logger)
