@@ -84,6 +84,16 @@ func (m *Manager) tag(k int, raw []byte) []byte {
 	return mac.Sum(nil)[:tagLength]
 }
 
+// CookieValue is the cookie value that carries token (as Regenerate
+// returns it): the raw token followed by its tag.
+func (m *Manager) CookieValue(token string) string {
+	raw, err := base64.StdEncoding.DecodeString(token)
+	if err != nil || len(raw) != tokenLength {
+		return ""
+	}
+	return base64.StdEncoding.EncodeToString(append(raw, m.tag(0, raw)...))
+}
+
 // parseCookieValue returns the token (base64 of its raw bytes, the form
 // Mask and Hash take) of a cookie value, if it is well-formed and its tag
 // was made with one of the secrets.
@@ -135,9 +145,8 @@ func (m *Manager) Regenerate(w http.ResponseWriter) string {
 		panic("crypto/rand failed: " + err.Error())
 	}
 	t := base64.StdEncoding.EncodeToString(b)
-	value := base64.StdEncoding.EncodeToString(append(b, m.tag(0, b)...))
 	http.SetCookie(w, &http.Cookie{
-		Name: m.name, Value: value, Path: m.cookie.Path, Domain: m.cookie.Domain,
+		Name: m.name, Value: m.CookieValue(t), Path: m.cookie.Path, Domain: m.cookie.Domain,
 		MaxAge: 365 * 24 * 3600, HttpOnly: true, Secure: m.cookie.Secure, SameSite: m.cookie.SameSite,
 	})
 	return t
