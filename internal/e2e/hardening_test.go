@@ -4,9 +4,12 @@ package e2e_test
 // passwords only from POST bodies.
 
 import (
+	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/hoplite-id/hoplite/internal/testutil"
@@ -46,5 +49,82 @@ func TestPasswordNeverFromQueryString(t *testing.T) {
 				t.Fatalf("status %d: %s", r.Status, r.Body)
 			}
 		})
+	})
+}
+
+// TestRevokedSessionStaysRevoked races a revocation against a re-authentication
+// of the same session (which writes the session back from memory): however
+// they interleave, the session ends revoked, and its tokens, old and new,
+// are refused.
+func TestRevokedSessionStaysRevoked(t *testing.T) {
+	testutil.ForEachBackend(t, func(t *testing.T, b testutil.Backend) {
+		s := testutil.StartServer(t, testutil.Options{DSN: b.NewDSN(t)})
+		ctx := context.Background()
+		api := s.Public.V0alpha2Api
+		const email = "revoke-race@example.org"
+		identityID := ssRegister(t, s, email, ssPassword).Identity.Id
+		other := *ssLogin(t, s, email, ssPassword).SessionToken
+		for round := 0; round < 8; round++ {
+			login := ssLogin(t, s, email, ssPassword)
+			token, sessionID := *login.SessionToken, login.Session.Id
+			f, res, err := api.InitializeSelfServiceLoginFlowWithoutBrowser(ctx).Refresh(true).XSessionToken(token).Execute()
+			if err != nil {
+				t.Fatalf("refresh init: %v (%d) %s", err, sdkStatus(res), sdkErrorBody(err))
+			}
+			var wg sync.WaitGroup
+			var refreshed response
+			start := make(chan struct{})
+			wg.Add(2)
+			go func() {
+				defer wg.Done()
+				<-start
+				raw, _ := json.Marshal(ssPasswordLogin(email, ssPassword))
+				refreshed = do(t, http.MethodPost, ssFlowURL(s, "/self-service/login?flow="+f.Id), raw,
+					"Content-Type", "application/json", "Accept", "application/json", "X-Session-Token", token)
+			}()
+			go func() {
+				defer wg.Done()
+				<-start
+				// Revoked by id from another session of the identity, so
+				// that the token rotation cannot make the revocation miss.
+				r := do(t, http.MethodDelete, ssFlowURL(s, "/sessions/"+sessionID), nil, "X-Session-Token", other)
+				if r.Status != http.StatusNoContent {
+					t.Errorf("revoke: %s", r)
+				}
+			}()
+			close(start)
+			wg.Wait()
+			if refreshed.Status >= 500 {
+				t.Fatalf("round %d: refresh answered %s", round, refreshed)
+			}
+			tokens := []string{token}
+			var out struct {
+				SessionToken string `json:"session_token"`
+				Session      struct {
+					ID string `json:"id"`
+				} `json:"session"`
+			}
+			if refreshed.Status == http.StatusOK && json.Unmarshal(refreshed.Body, &out) == nil && out.Session.ID == sessionID {
+				tokens = append(tokens, out.SessionToken)
+			}
+			for _, tok := range tokens {
+				if r := do(t, http.MethodGet, ssFlowURL(s, "/sessions/whoami"), nil, "X-Session-Token", tok); r.Status != http.StatusUnauthorized {
+					t.Fatalf("round %d: whoami after the revocation: %s", round, r)
+				}
+			}
+			r := do(t, http.MethodGet, adminURL(s, "/identities/"+identityID+"/sessions"), nil)
+			var list []struct {
+				ID     string `json:"id"`
+				Active bool   `json:"active"`
+			}
+			if err := json.Unmarshal(r.Body, &list); err != nil {
+				t.Fatalf("session list: %s", r)
+			}
+			for _, x := range list {
+				if x.ID == sessionID && x.Active {
+					t.Fatalf("round %d: the revoked session %s is active again", round, sessionID)
+				}
+			}
+		}
 	})
 }

@@ -96,8 +96,12 @@ func (m *Manager) Persist(ctx context.Context, s *Session) error {
 }
 
 // Refresh records a new authentication on an existing session (login with
-// refresh=true or a second factor): same id and token, new authenticated_at,
-// issued_at and expires_at, the method appended and the AAL recomputed.
+// refresh=true or a second factor): same id, new authenticated_at, issued_at
+// and expires_at, the method appended and the AAL recomputed. The token is
+// replaced (s.Token holds the new one), so a token that leaked before the
+// re-authentication does not carry its higher assurance; the login answer
+// hands the new token out (session_token for API flows, the cookie for
+// browsers). A session revoked meanwhile stays revoked (store.ErrNotFound).
 func (m *Manager) Refresh(ctx context.Context, s *Session, meth AuthenticationMethod) error {
 	now := identity.Now()
 	if meth.CompletedAt.IsZero() {
@@ -110,8 +114,14 @@ func (m *Manager) Refresh(ctx context.Context, s *Session, meth AuthenticationMe
 	s.AAL = s.ComputeAAL()
 	s.AuthenticatedAt, s.IssuedAt, s.UpdatedAt = now, now, now
 	s.ExpiresAt = now.Add(m.cfg.Lifespan)
+	s.Token = RandomToken(TokenLength)
+	s.TokenHash = m.hasher.Hash(s.Token)
 	m.cache.forget(uuid.Nil, s.ID, uuid.Nil)
-	return m.store.UpdateSession(ctx, s)
+	err := m.store.UpdateSession(ctx, s)
+	// Forget again: a request with the old token may have cached the
+	// session between the first forget and the update.
+	m.cache.forget(uuid.Nil, s.ID, uuid.Nil)
+	return err
 }
 
 // SetCookie writes the session cookie.

@@ -76,8 +76,12 @@ func (s *Store) sessionBy(ctx context.Context, column, value string) (*session.S
 
 // UpdateSession stores a refreshed session.
 func (s *Store) UpdateSession(ctx context.Context, sess *session.Session) error {
-	res, err := s.db.ExecContext(ctx, s.q(`UPDATE sessions SET active = ?, aal = ?, authentication_methods = ?, issued_at = ?, expires_at = ?, authenticated_at = ?, updated_at = ? WHERE id = ?`),
-		sess.Active, sess.AAL, methodsJSON(sess), sess.IssuedAt, sess.ExpiresAt, sess.AuthenticatedAt, sess.UpdatedAt, sess.ID)
+	// Only an active session is updated: a revocation that committed while
+	// this request held the session in memory wins, and the copy in memory
+	// (still active) never turns it back on. A new token hash (rotation)
+	// is written when the caller set one.
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE sessions SET token_hash = COALESCE(NULLIF(?, ''), token_hash), active = ?, aal = ?, authentication_methods = ?, issued_at = ?, expires_at = ?, authenticated_at = ?, updated_at = ? WHERE id = ? AND active = ?`),
+		sess.TokenHash, sess.Active, sess.AAL, methodsJSON(sess), sess.IssuedAt, sess.ExpiresAt, sess.AuthenticatedAt, sess.UpdatedAt, sess.ID, true)
 	if err != nil {
 		return s.mapErr(err)
 	}
