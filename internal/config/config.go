@@ -138,6 +138,9 @@ type WebHookConfig struct {
 	Body     string          `json:"body"`
 	Auth     *WebHookAuth    `json:"auth,omitempty"`
 	Response WebHookResponse `json:"response"`
+	// ForwardRequestHeaders adds request headers to those a template sees
+	// (Hoplite addition).
+	ForwardRequestHeaders []string `json:"forward_request_headers,omitempty"`
 }
 
 // WebHookAuth is {type: api_key, config: {name, value, in}} or

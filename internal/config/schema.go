@@ -192,6 +192,9 @@ func webHookConfigNode() *node {
 		key("response", object(
 			key("ignore", boolean().withDefault(false)),
 		)),
+		// Request headers the template sees beyond the built-in allow-list
+		// (hook.ForwardedHeaders); credentials are never forwarded.
+		key("forward_request_headers", arrayOf(str()).addition()),
 	).requires("url", "method")
 }
 
