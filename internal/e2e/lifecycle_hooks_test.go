@@ -219,7 +219,7 @@ func TestLifecycleWebHookFailures(t *testing.T) {
 				h.fail(path, http.StatusInternalServerError)
 				n := len(h.callsTo(path))
 				r := do(t, http.MethodGet, ssFlowURL(s, "/self-service/"+kind+"/api"), nil)
-				if e := requireEnvelope(t, r, http.StatusInternalServerError); (!strings.Contains(e.Reason, "web hook") || strings.Contains(e.Reason, "127.0.0.1")) {
+				if e := requireEnvelope(t, r, http.StatusInternalServerError); !strings.Contains(e.Reason, "web hook") || strings.Contains(e.Reason, "127.0.0.1") {
 					t.Errorf("%s API init: the error is not the generic hook failure: %+v", kind, e)
 				}
 				// A 5xx answer is retried twice.
