@@ -315,6 +315,9 @@ func (a *App) Serve(ctx context.Context, publicLn, adminLn net.Listener) error {
 			errs <- nil
 		}(srv, listeners[k])
 	}
+	if adminExposed(adminLn.Addr(), len(a.Config.Serve.Admin.APIKeyHashes) > 0) {
+		a.Logger.Warn(adminExposedWarning, "admin", adminLn.Addr().String())
+	}
 	a.Logger.Info("serving", "public", publicLn.Addr().String(), "public_base_url", a.Config.PublicBaseURL().String(),
 		"admin", adminLn.Addr().String(), "admin_base_url", a.Config.AdminBaseURL().String())
 
