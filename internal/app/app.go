@@ -167,7 +167,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	identities := identity.NewService(st, schemas, publicURL)
 
 	sessions := session.NewManager(st, cfg.Secrets.Default, session.Config{
-		Lifespan: cfg.Session.Lifespan,
+		Lifespan: cfg.Session.Lifespan, IdleTimeout: cfg.Session.IdleTimeout,
 		Cookie: session.CookieConfig{
 			Name: cfg.Session.Cookie.Name, Domain: cfg.SessionCookieDomain(), Path: cfg.SessionCookiePath(),
 			SameSite: cfg.SessionCookieSameSite(), Secure: cfg.CookieSecure(), Persistent: cfg.Session.Cookie.Persistent,

@@ -463,9 +463,12 @@ type Cookies struct {
 
 type Session struct {
 	Lifespan time.Duration `json:"lifespan"`
-	Cookie   SessionCookie `json:"cookie"`
-	Whoami   Whoami        `json:"whoami"`
-	Cache    SessionCache  `json:"cache"` // Hoplite addition
+	// IdleTimeout ends a session that was not used for this long, within
+	// its lifespan; 0 (the default) never does (Hoplite addition).
+	IdleTimeout time.Duration `json:"idle_timeout"`
+	Cookie      SessionCookie `json:"cookie"`
+	Whoami      Whoami        `json:"whoami"`
+	Cache       SessionCache  `json:"cache"` // Hoplite addition
 }
 
 // SessionCookie holds session.cookie.* as configured; Domain, Path and

@@ -532,6 +532,7 @@ func buildSchema() *node {
 		)),
 		key("session", object(
 			key("lifespan", duration("24h")),
+			key("idle_timeout", duration("0s").addition()),
 			key("cookie", object(
 				key("name", str().withDefault("ory_kratos_session")),
 				key("persistent", boolean().withDefault(true)),

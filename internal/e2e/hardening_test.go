@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hoplite-id/hoplite/internal/testutil"
 )
@@ -125,6 +126,32 @@ func TestRevokedSessionStaysRevoked(t *testing.T) {
 					t.Fatalf("round %d: the revoked session %s is active again", round, sessionID)
 				}
 			}
+		}
+	})
+}
+
+// TestSessionIdleTimeout: with session.idle_timeout a session in use lives
+// on past the timeout, and one left alone for longer ends.
+func TestSessionIdleTimeout(t *testing.T) {
+	testutil.ForEachBackend(t, func(t *testing.T, b testutil.Backend) {
+		const idle = 3 * time.Second
+		s := testutil.StartServer(t, testutil.Options{DSN: b.NewDSN(t), Config: "session:\n  idle_timeout: 3s\n"})
+		const email = "idle@example.org"
+		ssRegister(t, s, email, ssPassword)
+		token := *ssLogin(t, s, email, ssPassword).SessionToken
+		whoami := func() int {
+			return do(t, http.MethodGet, ssFlowURL(s, "/sessions/whoami"), nil, "X-Session-Token", token).Status
+		}
+		start := time.Now()
+		for time.Since(start) < idle+idle/2 {
+			if st := whoami(); st != http.StatusOK {
+				t.Fatalf("whoami of a session in use after %v: %d", time.Since(start).Round(time.Millisecond), st)
+			}
+			time.Sleep(idle / 4)
+		}
+		time.Sleep(idle + idle/3)
+		if st := whoami(); st != http.StatusUnauthorized {
+			t.Fatalf("whoami after %v idle: %d, want 401", idle+idle/3, st)
 		}
 	})
 }

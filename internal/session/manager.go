@@ -28,7 +28,10 @@ type CookieConfig struct {
 // Config are the session settings.
 type Config struct {
 	Lifespan time.Duration
-	Cookie   CookieConfig
+	// IdleTimeout is session.idle_timeout: a session unused for this long
+	// ends before its lifespan (0 disables).
+	IdleTimeout time.Duration
+	Cookie      CookieConfig
 	// WhoamiRequiredAAL is session.whoami.required_aal: "aal1" or
 	// "highest_available".
 	WhoamiRequiredAAL string
@@ -190,7 +193,7 @@ func (m *Manager) FromToken(ctx context.Context, token string) (*Session, error)
 	now := time.Now()
 	first := m.hasher.Hash(token)
 	if s, ok := m.cache.get(first, now); ok {
-		return s, nil
+		return m.checkIdle(ctx, s, now)
 	}
 	// The current secret's hash first; older secrets only on a miss (a
 	// rotation in progress).
@@ -210,10 +213,43 @@ func (m *Manager) FromToken(ctx context.Context, token string) (*Session, error)
 			return nil, ErrNoSession
 		}
 		s.Identity = m.expose(s.Identity)
+		if s, err = m.checkIdle(ctx, s, now); err != nil {
+			return nil, err
+		}
 		m.cache.put(first, s, now)
 		return s, nil
 	}
 	return nil, ErrNoSession
+}
+
+// checkIdle applies session.idle_timeout: a session unused for longer has
+// ended. A use is recorded at most once per sixteenth of the timeout, so
+// whoami stays a read on most requests (a session may therefore end up to
+// that much early). The session passed in may be shared through the cache
+// and is never modified.
+func (m *Manager) checkIdle(ctx context.Context, s *Session, now time.Time) (*Session, error) {
+	idle := m.cfg.IdleTimeout
+	if idle <= 0 {
+		return s, nil
+	}
+	since := now.Sub(s.LastActivity())
+	if since > idle {
+		m.cache.forget(uuid.Nil, s.ID, uuid.Nil)
+		return nil, ErrNoSession
+	}
+	if since < idle/16 {
+		return s, nil
+	}
+	if err := m.store.TouchSession(ctx, s.ID, now); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			m.cache.forget(uuid.Nil, s.ID, uuid.Nil)
+			return nil, ErrNoSession
+		}
+		return nil, err
+	}
+	// The cached copy holds the previous time; the next check reloads.
+	m.cache.forget(uuid.Nil, s.ID, uuid.Nil)
+	return s, nil
 }
 
 // LogoutToken derives a session's logout token from its session token (a
