@@ -27,6 +27,10 @@
 //   - session.cache.max_age: duration, default 0 (off). When set, a session
 //     check may be answered from a cache for at most this long, so a revoked
 //     session may still pass whoami on another instance for up to max_age.
+//   - session.idle_timeout: duration, default 0 (off). A session unused for
+//     this long ends, within its lifespan.
+//   - forward_request_headers of a web_hook's config: request headers the
+//     hook's template sees beyond the built-in list (credentials never).
 //
 // # Dev mode
 //
