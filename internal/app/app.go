@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -30,6 +31,7 @@ import (
 	"github.com/hoplite-id/hoplite/internal/method/profile"
 	"github.com/hoplite-id/hoplite/internal/passwordpolicy"
 	"github.com/hoplite-id/hoplite/internal/schema"
+	"github.com/hoplite-id/hoplite/internal/selfui"
 	"github.com/hoplite-id/hoplite/internal/server"
 	"github.com/hoplite-id/hoplite/internal/session"
 	"github.com/hoplite-id/hoplite/internal/store/sqlstore"
@@ -164,7 +166,9 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	hasher := hash.Limit(baseHasher, 0)
 
 	publicURL, adminURL := cfg.PublicBaseURL(), cfg.AdminBaseURL()
-	identities := identity.NewService(st, schemas, publicURL)
+	// Every kind of credentials counts toward the available assurance level,
+	// whether its method is enabled or not (imported credentials count too).
+	identities := identity.NewService(st, schemas, publicURL, CredentialKinds()...)
 
 	sessions := session.NewManager(st, cfg.Secrets.Default, session.Config{
 		Lifespan: cfg.Session.Lifespan, IdleTimeout: cfg.Session.IdleTimeout,
@@ -186,10 +190,15 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		return nil, err
 	}
 
-	hooks := hook.New(cfg, outbound, logger)
+	hooks := hook.FromConfig(cfg, outbound, logger)
 	engineDeps := flow.Deps{
-		Config: cfg, Store: st, Sessions: sessions, Identities: identities, CSRF: csrfManager, Logger: logger,
+		Config: flow.FromConfig(cfg, cfg.Dev && os.Getenv("DEV_DISABLE_API_FLOW_ENFORCEMENT") == "true"),
+		Store:  flow.StoreOver(st), Sessions: sessions, Identities: identities, CSRF: csrfManager, Logger: logger,
 		Hooks: hooks,
+	}
+	// The enabled methods, in the order their nodes appear in forms.
+	if cfg.Selfservice.Methods.Profile.Enabled {
+		engineDeps.Methods = append(engineDeps.Methods, profile.New(identities))
 	}
 	if pw := cfg.Selfservice.Methods.Password; pw.Enabled {
 		policy := passwordpolicy.New(passwordpolicy.Config{
@@ -201,13 +210,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 			IgnoreNetworkErrors:       pw.Config.IgnoreNetworkErrors,
 			MaxBytes:                  maxPasswordBytes(cfg),
 		}, outbound)
-		pm := password.New(st, identities, hasher, policy)
-		engineDeps.LoginMethods = append(engineDeps.LoginMethods, pm)
-		engineDeps.RegistrationMethods = append(engineDeps.RegistrationMethods, pm)
-		engineDeps.SettingsMethods = append(engineDeps.SettingsMethods, pm)
-	}
-	if cfg.Selfservice.Methods.Profile.Enabled {
-		engineDeps.SettingsMethods = append([]flow.SettingsMethod{profile.New(identities)}, engineDeps.SettingsMethods...)
+		engineDeps.Methods = append(engineDeps.Methods, password.New(st, identities, hasher, policy))
 	}
 	if ln := cfg.Selfservice.Methods.Link; ln.Enabled {
 		base := publicURL
@@ -217,11 +220,28 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 			}
 		}
 		// Link tokens are keyed with the cookie secrets, as Kratos keys them.
-		lm := link.New(st, identities, mailer, cfg.CookieSecrets(), link.Config{BaseURL: base, Lifespan: ln.Config.Lifespan})
-		engineDeps.RecoveryMethods = append(engineDeps.RecoveryMethods, lm)
-		engineDeps.VerificationMethods = append(engineDeps.VerificationMethods, lm)
+		engineDeps.Methods = append(engineDeps.Methods, link.New(st, identities, mailer, cfg.CookieSecrets(), link.Config{BaseURL: base, Lifespan: ln.Config.Lifespan}))
 	}
 	engine := flow.NewEngine(engineDeps)
+
+	var builtinUI *selfui.Handler
+	if cfg.UIEnabled() {
+		var outbox selfui.Outbox
+		if ls, ok := mailSender.(courier.LogSender); ok {
+			// Development without a mail server: mails stay readable on the
+			// built-in dev mail page as well as in the log.
+			box := courier.NewOutbox(ls, 200)
+			mailSender, outbox = box, box
+		}
+		f := cfg.Selfservice.Flows
+		builtinUI, err = selfui.New(selfui.Config{
+			BasePath: cfg.UI.BasePath, PublicURL: publicURL, Stylesheet: cfg.UI.Stylesheet,
+			Registration: f.Registration.Enabled, Recovery: f.Recovery.Enabled, Verification: f.Verification.Enabled,
+		}, engine, sessions, csrfManager, outbox, logger)
+		if err != nil {
+			return nil, err
+		}
+	}
 
 	deps := server.Deps{
 		Logger:        logger,
@@ -236,6 +256,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		Identities:    identity.NewAdminHandler(identities, hasher, adminURL),
 		Sessions:      session.NewHandler(sessions),
 		Flows:         engine,
+		UI:            builtinUI,
 	}
 	if len(cfg.Serve.Admin.APIKeyHashes) > 0 {
 		deps.AdminAPIKeyValid = cfg.AdminAPIKeyValid

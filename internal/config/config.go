@@ -32,6 +32,7 @@ type Config struct {
 	Log         Log         `json:"log"`
 	Tracing     Tracing     `json:"tracing"`
 	Clients     Clients     `json:"clients"`
+	UI          UI          `json:"ui"`
 
 	unsupported []string
 	warnings    []string
@@ -538,3 +539,20 @@ type Clients struct {
 type HTTPClient struct {
 	DisallowPrivateIPRanges bool `json:"disallow_private_ip_ranges"`
 }
+
+// ---- ui (Hoplite addition) ---------------------------------------------------
+
+// UI is the built-in self-service UI.
+type UI struct {
+	// Enabled serves the pages. Unset means on in dev mode and off
+	// otherwise (see finish); when on, every flow ui_url left at Kratos'
+	// default points at the built-in pages.
+	Enabled *bool `json:"enabled"`
+	// BasePath is where the pages live on the public port.
+	BasePath string `json:"base_path"`
+	// Stylesheet is a CSS file served instead of the built-in one.
+	Stylesheet string `json:"stylesheet"`
+}
+
+// UIEnabled reports whether the built-in pages are served.
+func (c *Config) UIEnabled() bool { return c.UI.Enabled != nil && *c.UI.Enabled }

@@ -37,9 +37,13 @@ const (
 	// [{id: default, url: hoplite://default}].
 	DevIdentitySchemaURL = "hoplite://default"
 	// DevDefaultBrowserReturnURL is the dev default of
-	// selfservice.default_browser_return_url (where the reference self-service
-	// UI runs).
+	// selfservice.default_browser_return_url when the built-in UI is off
+	// (where the reference self-service UI runs). With the built-in UI on,
+	// the dev default is its home page.
 	DevDefaultBrowserReturnURL = "http://127.0.0.1:4455/"
+	// devReturnURLPlaceholder stands for the dev default return URL until
+	// finishUI knows whether the built-in UI is on.
+	devReturnURLPlaceholder = "hoplite://default-return-url"
 )
 
 // DevDSN is the dev default of dsn: a SQLite database file hoplite.sqlite in
@@ -174,6 +178,7 @@ func (c *Config) finish() {
 	if c.Hashers.Argon2.Parallelism == 0 {
 		c.Hashers.Argon2.Parallelism = uint8(min(2*runtime.NumCPU(), 255))
 	}
+	c.finishUI()
 	// An unset secrets.default stays empty here: internal/app decides where
 	// generated secrets live (next to a SQLite database, or per process).
 	for _, hl := range c.hookLists() {
@@ -265,7 +270,14 @@ func defaultTree(dev bool, dataDir string) map[string]any {
 	if dev {
 		tree["dsn"] = DevDSN(dataDir)
 		tree["identity"].(map[string]any)["schemas"] = []any{map[string]any{"id": "default", "url": DevIdentitySchemaURL}}
-		tree["selfservice"].(map[string]any)["default_browser_return_url"] = DevDefaultBrowserReturnURL
+		tree["selfservice"].(map[string]any)["default_browser_return_url"] = devReturnURLPlaceholder
+		// A person trying Hoplite out is signed in right after signing up,
+		// and can recover and verify by link (mails go to the log and the
+		// dev mail page).
+		setPath(tree, []string{"selfservice", "flows", "registration", "after", "password", "hooks"},
+			[]any{map[string]any{"hook": HookSession}})
+		setPath(tree, []string{"selfservice", "flows", "recovery", "enabled"}, true)
+		setPath(tree, []string{"selfservice", "flows", "verification", "enabled"}, true)
 		serve := tree["serve"].(map[string]any)
 		serve["public"].(map[string]any)["host"] = devDefaultHost
 		serve["admin"].(map[string]any)["host"] = devDefaultHost
@@ -304,4 +316,46 @@ func takeAPIKeys(tree map[string]any) []string {
 		keys = append(keys, k.(string))
 	}
 	return keys
+}
+
+// finishUI settles the built-in UI: on in dev mode unless ui.enabled says
+// otherwise, off elsewhere unless ui.enabled is true. When it is on, every
+// flow's ui_url still at Kratos' default (an outside page) points at the
+// built-in page instead, and so does the dev default return URL; ui_urls a
+// file sets keep their external UI.
+func (c *Config) finishUI() {
+	if c.UI.Enabled == nil {
+		on := c.Dev
+		c.UI.Enabled = &on
+	}
+	if c.UI.BasePath == "" {
+		c.UI.BasePath = "/ui"
+	}
+	builtin := func(page string) string {
+		u := *c.PublicBaseURL()
+		u.Path = strings.TrimSuffix(u.Path, "/") + c.UI.BasePath + "/" + page
+		return u.String()
+	}
+	ss := &c.Selfservice
+	if ss.DefaultBrowserReturnURL == devReturnURLPlaceholder {
+		ss.DefaultBrowserReturnURL = DevDefaultBrowserReturnURL
+		if *c.UI.Enabled {
+			ss.DefaultBrowserReturnURL = builtin("")
+		}
+	}
+	if !*c.UI.Enabled {
+		return
+	}
+	for _, u := range []struct {
+		url  *string
+		page string
+	}{
+		{&ss.Flows.Login.UIURL, "login"}, {&ss.Flows.Registration.UIURL, "registration"},
+		{&ss.Flows.Settings.UIURL, "settings"}, {&ss.Flows.Recovery.UIURL, "recovery"},
+		{&ss.Flows.Verification.UIURL, "verification"}, {&ss.Flows.Error.UIURL, "error"},
+	} {
+		if *u.url == fallbackUIBase+u.page {
+			*u.url = builtin(u.page)
+		}
+	}
 }

@@ -577,6 +577,11 @@ func buildSchema() *node {
 				key("disallow_private_ip_ranges", boolean().withDefault(false)),
 			).openKeys()),
 		).openKeys()),
+		key("ui", object(
+			key("enabled", boolean()),
+			key("base_path", str().withDefault("/ui").matching(`^/[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*$`, "must be a path such as /ui, without a trailing slash")),
+			key("stylesheet", str()),
+		).addition()),
 	)
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/hoplite-id/hoplite/internal/flow"
 	"github.com/hoplite-id/hoplite/internal/identity"
 	"github.com/hoplite-id/hoplite/internal/schema"
+	"github.com/hoplite-id/hoplite/internal/selfui"
 	"github.com/hoplite-id/hoplite/internal/session"
 	"github.com/hoplite-id/hoplite/internal/webauthnjs"
 )
@@ -38,6 +39,8 @@ type Deps struct {
 	Identities *identity.AdminHandler
 	Sessions   *session.Handler
 	Flows      *flow.Engine
+	// UI is the built-in self-service UI, nil when it is off.
+	UI *selfui.Handler
 }
 
 // Public returns the handler of the public port.
@@ -91,6 +94,13 @@ func Public(d Deps) http.Handler {
 	api("DELETE /self-service/logout/api", f.LogoutAPI)
 	api("GET /self-service/errors", f.ErrorsHandler)
 
+	// Routes of methods that continue flows on pages of their own (the
+	// social sign-in callback, /self-service/methods/<method>/…); the
+	// engine lists them from the enabled methods.
+	for _, rt := range f.CallbackRoutes() {
+		mux.Handle(rt.Pattern, noCache(rt.Handler))
+	}
+
 	// Sessions. Kratos answers whoami on nearly every method.
 	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "CONNECT", "OPTIONS", "TRACE"} {
 		api(m+" /sessions/whoami", d.Sessions.Whoami)
@@ -109,6 +119,25 @@ func Public(d Deps) http.Handler {
 	}
 	api("GET /admin/schemas", d.Schemas.List)
 	api("GET /admin/schemas/{id}", d.Schemas.Get)
+
+	// The built-in self-service UI (ui.enabled): pages under ui.base_path,
+	// and / leading to them.
+	if u := d.UI; u != nil {
+		b := u.BasePath()
+		mux.HandleFunc("GET /{$}", u.Root)
+		mux.HandleFunc("GET "+b+"/{$}", u.Home)
+		mux.HandleFunc("GET "+b+"/login", u.Flow(flow.Login))
+		mux.HandleFunc("GET "+b+"/registration", u.Flow(flow.Registration))
+		mux.HandleFunc("GET "+b+"/settings", u.Flow(flow.Settings))
+		mux.HandleFunc("GET "+b+"/recovery", u.Flow(flow.Recovery))
+		mux.HandleFunc("GET "+b+"/verification", u.Flow(flow.Verification))
+		mux.HandleFunc("GET "+b+"/error", u.Error)
+		mux.HandleFunc("POST "+b+"/sessions/revoke-others", u.RevokeOthers)
+		mux.HandleFunc("GET "+b+"/static/", u.Static)
+		if u.HasOutbox() {
+			mux.HandleFunc("GET "+b+"/mail", u.Mail) // development mode only
+		}
+	}
 
 	mux.Handle("/", unrouted(mux))
 	return chain(mux, recoverPanics, publicCORS(d.PublicCORS, d.Logger), logRequests(d.Logger), cleanPath, varyCookie, limitBodies(d.PublicMaxBody))
