@@ -704,7 +704,7 @@ func TestConcurrentHooksShareTemplate(t *testing.T) {
 func TestFailedHookReasonIsGenericAndDetailsAreLogged(t *testing.T) {
 	srv := newHookServer(t, func(int32, *http.Request) int { return http.StatusForbidden })
 	var logs bytes.Buffer
-	r := New(&config.Config{}, testClient(httpclient.Options{}), slog.New(slog.NewTextHandler(&logs, nil)))
+	r := FromConfig(&config.Config{}, testClient(httpclient.Options{}), slog.New(slog.NewTextHandler(&logs, nil)))
 	err := r.After(context.Background(), incoming(), testFlow(flow.Registration), "password", testIdentity(), []config.Hook{webHook(srv.URL + "/internal-service")})
 	var pr interface{ PublicReason() string }
 	if !errors.As(err, &pr) {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hoplite-id/hoplite/internal/secret"
 	"github.com/hoplite-id/hoplite/internal/testutil/bound"
 )
 
@@ -39,7 +40,7 @@ func FuzzTokenFromRequest(f *testing.F) {
 				t.Fatal("HasSessionCredentials disagrees with TokenFromRequest")
 			}
 			lt := m.LogoutToken(token)
-			if len(lt) != TokenLength || !m.ValidLogoutToken(token, lt) {
+			if len(lt) != secret.TokenLength || !m.ValidLogoutToken(token, lt) {
 				t.Fatalf("logout token %q of %q", lt, token)
 			}
 		})

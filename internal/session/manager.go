@@ -99,13 +99,10 @@ func (m *Manager) Persist(ctx context.Context, s *Session) error {
 	return m.store.CreateSession(ctx, s)
 }
 
-// Refresh records a new authentication on an existing session (login with
-// refresh=true or a second factor): same id, new authenticated_at, issued_at
-// and expires_at, the method appended and the AAL recomputed. The token is
-// replaced (s.Token holds the new one), so a token that leaked before the
-// re-authentication does not carry its higher assurance; the login answer
-// hands the new token out (session_token for API flows, the cookie for
-// browsers). A session revoked meanwhile stays revoked (store.ErrNotFound).
+// Refresh records a new authentication on an existing session (a factor
+// set up in settings): same id and token, new authenticated_at, issued_at
+// and expires_at, the method appended and the AAL recomputed. A session
+// revoked meanwhile stays revoked (store.ErrNotFound).
 func (m *Manager) Refresh(ctx context.Context, s *Session, meth AuthenticationMethod) error {
 	now := identity.Now()
 	if meth.CompletedAt.IsZero() {
@@ -118,14 +115,24 @@ func (m *Manager) Refresh(ctx context.Context, s *Session, meth AuthenticationMe
 	s.AAL = s.ComputeAAL()
 	s.AuthenticatedAt, s.IssuedAt, s.UpdatedAt = now, now, now
 	s.ExpiresAt = now.Add(m.cfg.Lifespan)
-	s.Token = RandomToken(TokenLength)
-	s.TokenHash = m.hasher.Hash(s.Token)
 	m.cache.forget(uuid.Nil, s.ID, uuid.Nil)
 	err := m.store.UpdateSession(ctx, s)
-	// Forget again: a request with the old token may have cached the
+	// Forget again: a request with the old state may have cached the
 	// session between the first forget and the update.
 	m.cache.forget(uuid.Nil, s.ID, uuid.Nil)
 	return err
+}
+
+// Reauthenticate is Refresh for a login that re-authenticates the session
+// (refresh=true, or a step-up to aal2), which also replaces the token:
+// s.Token holds the new one, so a token that leaked before does not carry
+// the fresh authentication or the higher assurance. Kratos keeps the token;
+// its login answer carries session_token (API flows) and sets the cookie
+// (browsers) either way, so clients take the new one without noticing.
+func (m *Manager) Reauthenticate(ctx context.Context, s *Session, meth AuthenticationMethod) error {
+	s.Token = secret.RandomToken(secret.TokenLength)
+	s.TokenHash = m.hasher.Hash(s.Token)
+	return m.Refresh(ctx, s, meth)
 }
 
 // SetCookie writes the session cookie.
