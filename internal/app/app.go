@@ -37,9 +37,6 @@ import (
 	"github.com/hoplite-id/hoplite/internal/store/sqlstore"
 )
 
-// Version is the build version, set with -ldflags "-X …/internal/app.Version=…".
-var Version = "master"
-
 // App is a configured Hoplite instance.
 type App struct {
 	Config *config.Config
@@ -145,17 +142,12 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	// private-address refusal when clients.http.disallow_private_ip_ranges
 	// is set.
 	outbound := httpclient.New(httpclient.FromConfig(cfg))
-	sources := make([]schema.Source, 0, len(cfg.Identity.Schemas))
-	for _, s := range cfg.Identity.Schemas {
-		src := schema.Source{ID: s.ID, URL: s.URL}
-		if s.URL == "hoplite://default" {
-			src.URL = schema.BuiltinSource().URL
-		}
-		sources = append(sources, src)
-	}
-	schemas, err := schema.Load(ctx, sources, cfg.Identity.DefaultSchemaID, outbound)
+	schemas, err := loadSchemas(ctx, cfg, outbound)
 	if err != nil {
 		return nil, err
+	}
+	for _, w := range schemas.Warnings() {
+		logger.Warn(w)
 	}
 
 	baseHasher, err := newHasher(cfg)
@@ -251,6 +243,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		PublicMaxBody: cfg.Serve.Public.MaxBodyBytes,
 		AdminMaxBody:  cfg.Serve.Admin.MaxBodyBytes,
 		PublicCORS:    cfg.Serve.Public.CORS,
+		RequestLog:    server.RequestLogSettings(cfg),
 		DB:            st,
 		Schemas:       schema.NewHandler(schemas, publicURL),
 		Identities:    identity.NewAdminHandler(identities, hasher, adminURL),
@@ -339,7 +332,9 @@ func (a *App) Serve(ctx context.Context, publicLn, adminLn net.Listener) error {
 	if adminExposed(adminLn.Addr(), len(a.Config.Serve.Admin.APIKeyHashes) > 0) {
 		a.Logger.Warn(adminExposedWarning, "admin", adminLn.Addr().String())
 	}
-	a.Logger.Info("serving", "public", publicLn.Addr().String(), "public_base_url", a.Config.PublicBaseURL().String(),
+	dbKind, dbWhere := sqlstore.DescribeDSN(a.Config.DSN)
+	a.Logger.Info("serving", "version", Version, "database", string(dbKind), "database_at", dbWhere,
+		"public", publicLn.Addr().String(), "public_base_url", a.Config.PublicBaseURL().String(),
 		"admin", adminLn.Addr().String(), "admin_base_url", a.Config.AdminBaseURL().String())
 
 	var serveErr error

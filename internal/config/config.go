@@ -56,6 +56,10 @@ type PublicServe struct {
 	TLS          TLS        `json:"tls"`
 	RequestLog   RequestLog `json:"request_log"`
 	MaxBodyBytes int64      `json:"max_body_bytes"` // Hoplite addition
+	// TrustedProxies lists the addresses (IPs or CIDRs) of reverse proxies
+	// whose X-Forwarded-For is believed when naming a request's client (a
+	// Hoplite addition; see httpx.ClientIP).
+	TrustedProxies []string `json:"trusted_proxies"`
 }
 
 type AdminServe struct {
@@ -355,6 +359,15 @@ type Courier struct {
 	Templates            CourierTemplates `json:"templates"`
 	MessageTTL           time.Duration    `json:"message_ttl"`
 	SMS                  SMS              `json:"sms"`
+	Worker               CourierWorker    `json:"worker"` // Hoplite addition
+}
+
+// CourierWorker is a Hoplite addition.
+type CourierWorker struct {
+	// Enabled lets `hoplite serve` deliver queued mail itself whenever it
+	// has a sender (SMTP, or the log in dev mode). Set it to false when a
+	// separate `hoplite courier watch` process delivers the mail.
+	Enabled bool `json:"enabled"`
 }
 
 type SMTP struct {

@@ -116,8 +116,11 @@ func TestDevDefaultsWithoutAnyConfig(t *testing.T) {
 		{"Settings.Lifespan", c.Selfservice.Flows.Settings.Lifespan, time.Hour},
 		{"Settings.PrivilegedSessionMaxAge", c.Selfservice.Flows.Settings.PrivilegedSessionMaxAge, time.Hour},
 		{"Settings.RequiredAAL", c.Selfservice.Flows.Settings.RequiredAAL, "highest_available"},
+		// Dev mode with no file turns both address flows on (the built-in
+		// schema makes the email their address; mails go to the log).
 		{"Recovery.Enabled", c.Selfservice.Flows.Recovery.Enabled, true},
 		{"Verification.Enabled", c.Selfservice.Flows.Verification.Enabled, true},
+		{"Courier.Worker.Enabled", c.Courier.Worker.Enabled, true},
 		{"Registration.After.Password.Hooks", c.Selfservice.Flows.Registration.After.Password.Hooks, []Hook{{Hook: HookSession}}},
 		{"Verification.Lifespan", c.Selfservice.Flows.Verification.Lifespan, time.Hour},
 		{"Password", c.Selfservice.Methods.Password, PasswordMethod{Enabled: true, Config: PasswordConfig{
@@ -341,15 +344,14 @@ func TestKratosV09ConfigLoads(t *testing.T) {
 		"selfservice.methods.webauthn.enabled",
 		"serve.admin.tls.cert.path",
 		"serve.admin.tls.key.path",
-		// allowed_methods and allow_credentials are set to their defaults.
-		"serve.public.request_log.disable_for_health",
+		// allowed_methods and allow_credentials are set to their defaults;
+		// request_log and the top-level version are honoured.
 		"tracing.provider",
 		"tracing.providers.jaeger.local_agent_address",
 		"tracing.providers.jaeger.sampling.server_url",
 		"tracing.providers.jaeger.sampling.type",
 		"tracing.providers.jaeger.sampling.value",
 		"tracing.service_name",
-		"version",
 	}
 	if got := c.Unsupported(); !slices.Equal(got, wantUnsupported) {
 		t.Errorf("Unsupported() =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(wantUnsupported, "\n"))
@@ -560,5 +562,25 @@ func TestBuiltinUIDefaults(t *testing.T) {
 	}
 	if _, err := loadYAML(t, true, noEnv, "ui:\n  base_path: ui/\n"); err == nil || !strings.Contains(err.Error(), "ui.base_path") {
 		t.Errorf("a bad base path: %v", err)
+	}
+}
+
+func TestSyntaxErrorsNameFileLineAndColumn(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct{ name, doc, want string }{
+		// The mistake is the indentation of admin on line 4, not line 1
+		// where the block started.
+		{"indent.yml", "serve:\n  public:\n    port: 4433\n   admin:\n    port: 4434\n", "indent.yml: line 4, column 4: did not find expected key"},
+		{"tab.yml", "dsn: memory\nserve:\n\tpublic: {}\n", "tab.yml: line 3, column 1: found character that cannot start any token"},
+		{"list.yml", "selfservice:\n  allowed_return_urls: [https://a.example.org/\ndsn: memory\n", "list.yml: line 3"},
+		{"comma.json", "{\n  \"dsn\": \"memory\",\n  \"serve\": {\"public\": {\"port\": 4433,}}\n}\n", "comma.json: line 3, column 37: invalid character '}' looking for beginning of object key string"},
+		{"cut.json", "{\n  \"dsn\": \"memory\",\n  \"serve\": {\"public\": ", "cut.json: line 3, column 23: the document ends before it is complete"},
+	} {
+		f := filepath.Join(dir, tc.name)
+		writeFile(t, f, tc.doc)
+		_, err := Load([]string{f}, noEnv, true)
+		if err == nil || !strings.Contains(err.Error(), "config: parsing "+filepath.Join(dir, tc.want)) {
+			t.Errorf("%s: %v\nwant %q", tc.name, err, tc.want)
+		}
 	}
 }

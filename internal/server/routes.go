@@ -31,7 +31,10 @@ type Deps struct {
 	AdminMaxBody  int64
 	// PublicCORS is serve.public.cors; the admin port has no CORS.
 	PublicCORS config.CORS
-	// AdminAPIKeyValid, when set, protects every admin route.
+	// RequestLog configures the request log of both ports.
+	RequestLog RequestLog
+	// AdminAPIKeyValid, when set, protects every admin route but the
+	// health probes.
 	AdminAPIKeyValid func(key string) bool
 
 	DB         Database
@@ -140,7 +143,8 @@ func Public(d Deps) http.Handler {
 	}
 
 	mux.Handle("/", unrouted(mux))
-	return chain(mux, recoverPanics, publicCORS(d.PublicCORS, d.Logger), logRequests(d.Logger), cleanPath, varyCookie, limitBodies(d.PublicMaxBody))
+	return chain(recordRoute(mux), logRequests(d.Logger, d.RequestLog.TrustedProxies, d.RequestLog.QuietPublicHealth, publicHealthPaths...),
+		recoverPanics, publicCORS(d.PublicCORS, d.Logger), cleanPath, varyCookie, limitBodies(d.PublicMaxBody))
 }
 
 // Admin returns the handler of the admin port. Every route lives under
@@ -187,13 +191,13 @@ func Admin(d Deps) http.Handler {
 	api("DELETE /admin/sessions", toPublic)
 	api("DELETE /admin/sessions/{id}", toPublic)
 
-	mws := []middleware{recoverPanics, logRequests(d.Logger)}
+	mws := []middleware{logRequests(d.Logger, d.RequestLog.TrustedProxies, d.RequestLog.QuietAdminHealth, adminHealthPaths...), recoverPanics}
 	if d.AdminAPIKeyValid != nil {
 		mws = append(mws, requireAPIKey(d.AdminAPIKeyValid))
 	}
 	mws = append(mws, redirectToAdminPrefix, limitBodies(d.AdminMaxBody))
 	mux.Handle("/", unrouted(mux))
-	return chain(mux, mws...)
+	return chain(recordRoute(mux), mws...)
 }
 
 // redirectTo answers with a 307 to the same path and query on base. With
