@@ -5,6 +5,7 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +18,9 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/hoplite-id/hoplite/internal/audit"
 	"github.com/hoplite-id/hoplite/internal/config"
 	"github.com/hoplite-id/hoplite/internal/courier"
 	"github.com/hoplite-id/hoplite/internal/csrf"
@@ -29,12 +33,15 @@ import (
 	"github.com/hoplite-id/hoplite/internal/method/link"
 	"github.com/hoplite-id/hoplite/internal/method/password"
 	"github.com/hoplite-id/hoplite/internal/method/profile"
+	"github.com/hoplite-id/hoplite/internal/metrics"
 	"github.com/hoplite-id/hoplite/internal/passwordpolicy"
 	"github.com/hoplite-id/hoplite/internal/schema"
 	"github.com/hoplite-id/hoplite/internal/selfui"
 	"github.com/hoplite-id/hoplite/internal/server"
 	"github.com/hoplite-id/hoplite/internal/session"
 	"github.com/hoplite-id/hoplite/internal/store/sqlstore"
+	"github.com/hoplite-id/hoplite/internal/throttle"
+	"github.com/hoplite-id/hoplite/internal/tracing"
 )
 
 // App is a configured Hoplite instance.
@@ -44,8 +51,14 @@ type App struct {
 	Store  *sqlstore.Store
 
 	Identities *identity.Service
-	Hasher     hash.Hasher
+	Hasher     *hash.Limited
 	hooks      *hook.Runner
+
+	// Throttle counts failed sign-ins and mails per address (nil when
+	// security.brute_force.enabled is false); Audit records security
+	// events.
+	Throttle *throttle.Limiter
+	Audit    *audit.Recorder
 
 	// Courier queues mail; MailSender delivers it (nil without
 	// courier.smtp.connection_uri outside dev mode).
@@ -53,8 +66,14 @@ type App struct {
 	MailSender  courier.Sender
 	stopCourier func()
 
+	// Metrics are this instance's collectors (served on the admin port).
+	Metrics *metrics.Metrics
+	tracing *tracing.Tracing
+
 	public http.Handler
 	admin  http.Handler
+	// publicTLS and adminTLS are set when serve.*.tls is configured.
+	publicTLS, adminTLS *tls.Config
 
 	closeOnce sync.Once
 }
@@ -63,6 +82,9 @@ type App struct {
 type Options struct {
 	// Migrate applies pending migrations at start (serve --dev, dsn memory).
 	Migrate bool
+	// Tracing replaces the tracing configured under tracing.* (tests
+	// record spans in memory).
+	Tracing *tracing.Tracing
 }
 
 // NewLogger builds the logger described by log.level and log.format.
@@ -110,7 +132,19 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		}
 	}
 
-	st, err := sqlstore.Open(ctx, cfg.DSN)
+	tr := opts.Tracing
+	if tr == nil {
+		if tr, err = tracing.FromConfig(ctx, cfg.Tracing); err != nil {
+			return nil, fmt.Errorf("tracing: %w", err)
+		}
+	}
+	var tracer trace.Tracer
+	var wrapDB []sqlstore.ConnectorWrapper
+	if tr.Enabled() {
+		tracer = tr.Tracer()
+		wrapDB = append(wrapDB, traceSQL(tr))
+	}
+	st, err := sqlstore.Open(ctx, cfg.DSN, wrapDB...)
 	if err != nil {
 		return nil, err
 	}
@@ -119,6 +153,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 			_ = st.Close()
 		}
 	}()
+	mx := metrics.New()
+	watchStore(mx, st)
 	if opts.Migrate || st.InMemory {
 		applied, err := st.Migrate(ctx)
 		if err != nil {
@@ -154,13 +190,17 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	if err != nil {
 		return nil, err
 	}
-	// At most one password hash per CPU at a time (see hash.Limited).
-	hasher := hash.Limit(baseHasher, 0)
+	// At most one password hash per CPU at a time, and a bounded queue
+	// (see hash.Limited).
+	hasher := &observedHasher{Limited: hash.Limit(baseHasher, 0).WithMaxWaiting(cfg.Security.MaxWaitingHashes), metrics: mx, tracer: tracer}
+	recorder := audit.NewRecorder(st, logger)
+	limiter := newThrottle(cfg, st)
 
 	publicURL, adminURL := cfg.PublicBaseURL(), cfg.AdminBaseURL()
 	// Every kind of credentials counts toward the available assurance level,
 	// whether its method is enabled or not (imported credentials count too).
 	identities := identity.NewService(st, schemas, publicURL, CredentialKinds()...)
+	identities.SetAuditor(recorder)
 
 	sessions := session.NewManager(st, cfg.Secrets.Default, session.Config{
 		Lifespan: cfg.Session.Lifespan, IdleTimeout: cfg.Session.IdleTimeout,
@@ -172,6 +212,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		PublicURL:         publicURL.String(),
 		CacheMaxAge:       cfg.Session.Cache.MaxAge,
 	}, identities.Expose)
+	sessions.SetAuditor(recorder)
 	csrfManager := csrf.New(publicURL.String(), csrf.CookieSettings{
 		Domain: cfg.Cookies.Domain, Path: cfg.Cookies.Path, SameSite: cfg.CSRFCookieSameSite(), Secure: cfg.CookieSecure(),
 		Secrets: cfg.Secrets.Default,
@@ -202,7 +243,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 			IgnoreNetworkErrors:       pw.Config.IgnoreNetworkErrors,
 			MaxBytes:                  maxPasswordBytes(cfg),
 		}, outbound)
-		engineDeps.Methods = append(engineDeps.Methods, password.New(st, identities, hasher, policy))
+		engineDeps.Methods = append(engineDeps.Methods, password.New(st, identities, hasher, policy).Guard(limiter, recorder))
 	}
 	if ln := cfg.Selfservice.Methods.Link; ln.Enabled {
 		base := publicURL
@@ -212,7 +253,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 			}
 		}
 		// Link tokens are keyed with the cookie secrets, as Kratos keys them.
-		engineDeps.Methods = append(engineDeps.Methods, link.New(st, identities, mailer, cfg.CookieSecrets(), link.Config{BaseURL: base, Lifespan: ln.Config.Lifespan}))
+		engineDeps.Methods = append(engineDeps.Methods, link.New(st, identities, mailer, cfg.CookieSecrets(), link.Config{BaseURL: base, Lifespan: ln.Config.Lifespan}).Guard(limiter, recorder))
 	}
 	engine := flow.NewEngine(engineDeps)
 
@@ -249,18 +290,76 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		Identities:    identity.NewAdminHandler(identities, hasher, adminURL),
 		Sessions:      session.NewHandler(sessions),
 		Flows:         engine,
+		Metrics:       mx,
+		Tracer:        tracer,
 		UI:            builtinUI,
+
+		Audit:       recorder,
+		AuditEvents: audit.NewHandler(st, adminURL),
 	}
 	if len(cfg.Serve.Admin.APIKeyHashes) > 0 {
 		deps.AdminAPIKeyValid = cfg.AdminAPIKeyValid
 	}
 
+	publicTLS, adminTLS, err := listenerTLS(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+
 	return &App{
+		publicTLS: publicTLS, adminTLS: adminTLS,
 		Config: cfg, Logger: logger, Store: st,
-		Identities: identities, Hasher: hasher, hooks: hooks,
+		Identities: identities, Hasher: hasher.Limited, hooks: hooks,
+		Throttle: limiter, Audit: recorder,
 		Courier: mailer, MailSender: mailSender,
+		Metrics: mx, tracing: tr,
 		public: server.Public(deps), admin: server.Admin(deps),
 	}, nil
+}
+
+// newThrottle builds the brute-force limiter from security.brute_force
+// (nil when it is disabled).
+func newThrottle(cfg *config.Config, st throttle.Store) *throttle.Limiter {
+	bf := cfg.Security.BruteForce
+	if !bf.Enabled {
+		return nil
+	}
+	policies := map[throttle.Kind]throttle.Policy{
+		throttle.KindAccount: {
+			Max: bf.MaxFailuresPerAccount, Window: bf.Window, Lockout: bf.Lockout,
+			Free: bf.FreeFailures, BaseDelay: bf.BaseDelay, MaxDelay: bf.MaxDelay,
+		},
+		throttle.KindIP: {Max: bf.MaxFailuresPerIP, Window: bf.Window, Lockout: bf.Lockout},
+	}
+	if bf.MailCooldown > 0 {
+		policies[throttle.KindMail] = throttle.Policy{Max: 1, Window: bf.MailCooldown, Lockout: bf.MailCooldown}
+	}
+	return throttle.New(st, policies)
+}
+
+// Prune deletes expired throttle counters and the security events older
+// than security.audit.retention. Serve runs it every pruneInterval.
+func (a *App) Prune(ctx context.Context) error {
+	_, terr := a.Throttle.Prune(ctx)
+	_, aerr := a.Audit.Prune(ctx, a.Config.Security.Audit.Retention)
+	return errors.Join(terr, aerr)
+}
+
+const pruneInterval = time.Hour
+
+func (a *App) pruneEvery(ctx context.Context, d time.Duration) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		if err := a.Prune(ctx); err != nil && ctx.Err() == nil {
+			a.Logger.Warn("pruning throttle counters and security events failed", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // maxPasswordBytes is the password length the hasher can take (bcrypt reads
@@ -317,7 +416,16 @@ func (a *App) Serve(ctx context.Context, publicLn, adminLn net.Listener) error {
 			BaseContext: func(net.Listener) context.Context { return httpx.WithLogger(context.Background(), a.Logger) },
 		}
 	}
+	pruneCtx, stopPruning := context.WithCancel(ctx)
+	defer stopPruning()
+	go a.pruneEvery(pruneCtx, pruneInterval)
 	servers := []*http.Server{newServer(a.public), newServer(a.admin)}
+	if a.publicTLS != nil {
+		publicLn = tls.NewListener(publicLn, a.publicTLS)
+	}
+	if a.adminTLS != nil {
+		adminLn = tls.NewListener(adminLn, a.adminTLS)
+	}
 	listeners := []net.Listener{publicLn, adminLn}
 	errs := make(chan error, len(servers))
 	for k, srv := range servers {
@@ -342,6 +450,7 @@ func (a *App) Serve(ctx context.Context, publicLn, adminLn net.Listener) error {
 	case <-ctx.Done():
 	case serveErr = <-errs:
 	}
+	stopPruning()
 	a.Logger.Info("shutting down: waiting for in-flight requests")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
@@ -371,7 +480,7 @@ func (a *App) WatchCourier(ctx context.Context) error {
 	if a.MailSender == nil {
 		return courier.ErrNoSender
 	}
-	a.stopCourier = a.Courier.Start(ctx, a.MailSender)
+	a.stopCourier = a.Courier.Start(ctx, countingSender{Sender: a.MailSender, metrics: a.Metrics})
 	return nil
 }
 
@@ -384,6 +493,11 @@ func (a *App) Close() error {
 			a.stopCourier()
 		}
 		err = a.Store.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if terr := a.tracing.Shutdown(ctx); terr != nil {
+			a.Logger.Warn("could not flush the last spans", "error", terr)
+		}
 	})
 	return err
 }
