@@ -204,7 +204,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	identities.SetAuditor(recorder)
 
 	sessions := session.NewManager(st, cfg.Secrets.Default, session.Config{
-		Lifespan: cfg.Session.Lifespan,
+		Lifespan: cfg.Session.Lifespan, IdleTimeout: cfg.Session.IdleTimeout,
 		Cookie: session.CookieConfig{
 			Name: cfg.Session.Cookie.Name, Domain: cfg.SessionCookieDomain(), Path: cfg.SessionCookiePath(),
 			SameSite: cfg.SessionCookieSameSite(), Secure: cfg.CookieSecure(), Persistent: cfg.Session.Cookie.Persistent,
@@ -218,6 +218,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	sessions.SetAuditor(recorder)
 	csrfManager := csrf.New(publicURL.String(), csrf.CookieSettings{
 		Domain: cfg.Cookies.Domain, Path: cfg.Cookies.Path, SameSite: cfg.CSRFCookieSameSite(), Secure: cfg.CookieSecure(),
+		Secrets: cfg.Secrets.Default,
 	})
 
 	mailer, mailSender, err := courier.FromConfig(ctx, cfg, st, logger)
@@ -438,6 +439,9 @@ func (a *App) Serve(ctx context.Context, publicLn, adminLn net.Listener) error {
 			}
 			errs <- nil
 		}(srv, listeners[k])
+	}
+	if adminExposed(adminLn.Addr(), len(a.Config.Serve.Admin.APIKeyHashes) > 0) {
+		a.Logger.Warn(adminExposedWarning, "admin", adminLn.Addr().String())
 	}
 	dbKind, dbWhere := sqlstore.DescribeDSN(a.Config.DSN)
 	a.Logger.Info("serving", "version", Version, "database", string(dbKind), "database_at", dbWhere,

@@ -149,6 +149,9 @@ type WebHookConfig struct {
 	Body     string          `json:"body"`
 	Auth     *WebHookAuth    `json:"auth,omitempty"`
 	Response WebHookResponse `json:"response"`
+	// ForwardRequestHeaders adds request headers to those a template sees
+	// (Hoplite addition).
+	ForwardRequestHeaders []string `json:"forward_request_headers,omitempty"`
 }
 
 // WebHookAuth is {type: api_key, config: {name, value, in}} or
@@ -480,9 +483,12 @@ type Cookies struct {
 
 type Session struct {
 	Lifespan time.Duration `json:"lifespan"`
-	Cookie   SessionCookie `json:"cookie"`
-	Whoami   Whoami        `json:"whoami"`
-	Cache    SessionCache  `json:"cache"` // Hoplite addition
+	// IdleTimeout ends a session that was not used for this long, within
+	// its lifespan; 0 (the default) never does (Hoplite addition).
+	IdleTimeout time.Duration `json:"idle_timeout"`
+	Cookie      SessionCookie `json:"cookie"`
+	Whoami      Whoami        `json:"whoami"`
+	Cache       SessionCache  `json:"cache"` // Hoplite addition
 }
 
 // SessionCookie holds session.cookie.* as configured; Domain, Path and

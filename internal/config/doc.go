@@ -38,6 +38,10 @@
 //     per-address mail cooldown (on by default; see docs/configuration.md).
 //   - security.max_waiting_hashes: the bound of the password hash queue.
 //   - security.audit.retention: how long security events are kept.
+//   - session.idle_timeout: duration, default 0 (off). A session unused for
+//     this long ends, within its lifespan.
+//   - forward_request_headers of a web_hook's config: request headers the
+//     hook's template sees beyond the built-in list (credentials never).
 //
 // # Dev mode
 //

@@ -192,6 +192,9 @@ func webHookConfigNode() *node {
 		key("response", object(
 			key("ignore", boolean().withDefault(false)),
 		)),
+		// Request headers the template sees beyond the built-in allow-list
+		// (hook.ForwardedHeaders); credentials are never forwarded.
+		key("forward_request_headers", arrayOf(str()).addition()),
 	).requires("url", "method")
 }
 
@@ -533,6 +536,7 @@ func buildSchema() *node {
 		)),
 		key("session", object(
 			key("lifespan", duration("24h")),
+			key("idle_timeout", duration("0s").addition()),
 			key("cookie", object(
 				key("name", str().withDefault("ory_kratos_session")),
 				key("persistent", boolean().withDefault(true)),

@@ -114,6 +114,9 @@ func (c *Config) Validate() error {
 		v.fail("session.cookie.name", "must not be empty")
 	}
 	v.oneOf("session.whoami.required_aal", c.Session.Whoami.RequiredAAL, "aal1", "highest_available")
+	if c.Session.IdleTimeout < 0 {
+		v.fail("session.idle_timeout", "must not be negative")
+	}
 	if c.Session.Cache.MaxAge < 0 {
 		v.fail("session.cache.max_age", "must not be negative")
 	}

@@ -38,6 +38,12 @@ const (
 	VerificationInvalid TemplateType = "verification_invalid"
 )
 
+// LinkTemplates are the templates whose messages carry a single-use link
+// (a recovery or verification token). The store drops their body and
+// template data once they are sent or abandoned, so that a copy of the
+// database does not hold usable links.
+var LinkTemplates = []TemplateType{RecoveryValid, VerificationValid}
+
 // TemplateTypes lists every email template.
 var TemplateTypes = []TemplateType{RecoveryValid, RecoveryInvalid, VerificationValid, VerificationInvalid}
 

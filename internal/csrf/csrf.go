@@ -4,9 +4,17 @@
 // the form value changes on every render and leaks nothing through
 // compression side channels). A submission is accepted only when the form
 // token unmasks to the cookie token.
+//
+// The cookie carries the token followed by a tag keyed with secrets.default,
+// so a value chosen by someone else (a cookie planted from a sibling
+// subdomain, which the browser sends along like the real one) is not taken
+// as a token: the server issues a fresh one instead and the submission
+// fails. The masked form token keeps its Kratos shape (88 base64
+// characters), since UIs copy it around.
 package csrf
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -18,20 +26,31 @@ import (
 	"github.com/hoplite-id/hoplite/internal/httpx"
 )
 
-const tokenLength = 32
+const (
+	tokenLength = 32
+	// tagLength is the length of the keyed tag after the token in the
+	// cookie (128 bits).
+	tagLength = 16
+)
 
-// CookieSettings are the cookie attributes (from cookies.* in the config).
+// CookieSettings are the cookie attributes (from cookies.* in the config)
+// and the secrets that key the cookie value.
 type CookieSettings struct {
 	Domain   string
 	Path     string
 	SameSite http.SameSite
 	Secure   bool
+	// Secrets are secrets.default: the first tags new cookies, all are
+	// accepted, so secrets can rotate. Without any, a random key lives as
+	// long as the process.
+	Secrets []string
 }
 
 // Manager issues and checks anti-CSRF tokens.
 type Manager struct {
 	name   string
 	cookie CookieSettings
+	keys   [][]byte
 }
 
 // New creates a manager. The cookie name depends on the public base URL, as
@@ -41,7 +60,60 @@ func New(publicBaseURL string, cookie CookieSettings) *Manager {
 	if cookie.Path == "" {
 		cookie.Path = "/"
 	}
-	return &Manager{name: "csrf_token_" + hex.EncodeToString(sum[:]), cookie: cookie}
+	m := &Manager{name: "csrf_token_" + hex.EncodeToString(sum[:]), cookie: cookie}
+	secrets := cookie.Secrets
+	if len(secrets) == 0 {
+		b := make([]byte, 32)
+		if _, err := rand.Read(b); err != nil {
+			panic("crypto/rand failed: " + err.Error())
+		}
+		secrets = []string{string(b)}
+	}
+	for _, s := range secrets {
+		mac := hmac.New(sha256.New, []byte(s))
+		mac.Write([]byte("hoplite/csrf-cookie/v1"))
+		m.keys = append(m.keys, mac.Sum(nil))
+	}
+	return m
+}
+
+// tag is the keyed tag of a raw token under key k.
+func (m *Manager) tag(k int, raw []byte) []byte {
+	mac := hmac.New(sha256.New, m.keys[k])
+	mac.Write(raw)
+	return mac.Sum(nil)[:tagLength]
+}
+
+// CookieValue is the cookie value that carries token (as Regenerate
+// returns it): the raw token followed by its tag.
+func (m *Manager) CookieValue(token string) string {
+	raw, err := base64.StdEncoding.DecodeString(token)
+	if err != nil || len(raw) != tokenLength {
+		return ""
+	}
+	return base64.StdEncoding.EncodeToString(append(raw, m.tag(0, raw)...))
+}
+
+// parseCookieValue returns the token (base64 of its raw bytes, the form
+// Mask and Hash take) of a cookie value, if it is well-formed and its tag
+// was made with one of the secrets.
+func (m *Manager) parseCookieValue(value string) (string, bool) {
+	if len(value) != base64.StdEncoding.EncodedLen(tokenLength+tagLength) {
+		return "", false
+	}
+	b, err := base64.StdEncoding.DecodeString(value)
+	if err != nil || len(b) != tokenLength+tagLength {
+		return "", false
+	}
+	raw, tag := b[:tokenLength], b[tokenLength:]
+	ok := 0
+	for k := range m.keys {
+		ok |= subtle.ConstantTimeCompare(tag, m.tag(k, raw))
+	}
+	if ok != 1 {
+		return "", false
+	}
+	return base64.StdEncoding.EncodeToString(raw), true
 }
 
 // CookieName is the name of the anti-CSRF cookie.
@@ -54,11 +126,7 @@ func (m *Manager) CookieToken(r *http.Request) (string, bool) {
 	if err != nil {
 		return "", false
 	}
-	raw, err := base64.StdEncoding.DecodeString(c.Value)
-	if err != nil || len(raw) != tokenLength {
-		return "", false
-	}
-	return c.Value, true
+	return m.parseCookieValue(c.Value)
 }
 
 // EnsureToken returns the request's token, issuing a new cookie when the
@@ -78,7 +146,7 @@ func (m *Manager) Regenerate(w http.ResponseWriter) string {
 	}
 	t := base64.StdEncoding.EncodeToString(b)
 	http.SetCookie(w, &http.Cookie{
-		Name: m.name, Value: t, Path: m.cookie.Path, Domain: m.cookie.Domain,
+		Name: m.name, Value: m.CookieValue(t), Path: m.cookie.Path, Domain: m.cookie.Domain,
 		MaxAge: 365 * 24 * 3600, HttpOnly: true, Secure: m.cookie.Secure, SameSite: m.cookie.SameSite,
 	})
 	return t
@@ -142,7 +210,7 @@ func (m *Manager) Check(r *http.Request, masked string) error {
 	}
 	t, ok := m.CookieToken(r)
 	if !ok {
-		return Violation(r, "The request carried cookies but not the anti-CSRF cookie.")
+		return Violation(r, "The request carried cookies but not a valid anti-CSRF cookie.")
 	}
 	want, _ := base64.StdEncoding.DecodeString(t)
 	got, ok := unmask(masked)

@@ -436,6 +436,7 @@ const lcHookBody = `function(ctx) {
   method: ctx.request_method,
   url: ctx.request_url,
   test_header: if std.objectHas(ctx.request_headers, 'X-Lifecycle-Test') then ctx.request_headers['X-Lifecycle-Test'][0] else null,
+  credentials_seen: std.length([h for h in ['Cookie', 'Authorization', 'X-Session-Token'] if std.objectHas(ctx.request_headers, h)]) > 0,
 }`
 
 // lcBase64 is a base64:// URI of a template.
@@ -446,7 +447,10 @@ func lcBase64(tmpl string) string {
 // lcWebHook is one web_hook entry of a hooks list, posting lcHookBody to
 // url with the given auth ("", "api_key" or "basic_auth").
 func lcWebHook(url string, ignore bool, auth string) map[string]any {
-	cfg := map[string]any{"url": url, "method": "POST", "body": lcBase64(lcHookBody)}
+	// The test header reaches the template because it is listed; the
+	// session cookie and token are listed too, and still never forwarded.
+	cfg := map[string]any{"url": url, "method": "POST", "body": lcBase64(lcHookBody),
+		"forward_request_headers": []string{"X-Lifecycle-Test", "Cookie", "X-Session-Token"}}
 	if ignore {
 		cfg["response"] = map[string]any{"ignore": true}
 	}

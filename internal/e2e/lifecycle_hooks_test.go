@@ -147,6 +147,7 @@ func TestLifecycleWebHooks(t *testing.T) {
 			c := h.waitCalls(t, "/settings-after", 1)
 			lcCheckCall(t, "settings after", c[0], "basic_auth", map[string]any{
 				"flow_id": f.Id, "identity_id": identityID, "email": email, "test_header": "settings-submit",
+				"credentials_seen": false, // the request carried X-Session-Token
 			})
 			// The password method has its own list.
 			r = doJSON(t, http.MethodPost, ssFlowURL(s, "/self-service/settings?flow="+f.Id),
@@ -205,8 +206,10 @@ func TestLifecycleWebHookFailures(t *testing.T) {
 		requireHookError := func(t *testing.T, r response, code int) {
 			t.Helper()
 			e := requireEnvelope(t, r, code)
-			if !strings.Contains(e.Reason+e.Message, "403") {
-				t.Errorf("the error does not say the hook answered 403: %+v", e)
+			// Only that a hook failed: its address and status are for the
+			// operator's log.
+			if !strings.Contains(e.Reason, "web hook") || strings.Contains(e.Reason+e.Message, "403") || strings.Contains(e.Reason, "127.0.0.1") {
+				t.Errorf("the error is not the generic hook failure: %+v", e)
 			}
 		}
 
@@ -216,8 +219,8 @@ func TestLifecycleWebHookFailures(t *testing.T) {
 				h.fail(path, http.StatusInternalServerError)
 				n := len(h.callsTo(path))
 				r := do(t, http.MethodGet, ssFlowURL(s, "/self-service/"+kind+"/api"), nil)
-				if e := requireEnvelope(t, r, http.StatusInternalServerError); !strings.Contains(e.Reason+e.Message, "500") {
-					t.Errorf("%s API init: the error does not say the hook answered 500: %+v", kind, e)
+				if e := requireEnvelope(t, r, http.StatusInternalServerError); !strings.Contains(e.Reason, "web hook") || strings.Contains(e.Reason, "127.0.0.1") {
+					t.Errorf("%s API init: the error is not the generic hook failure: %+v", kind, e)
 				}
 				// A 5xx answer is retried twice.
 				calls := h.waitCalls(t, path, n+3)
@@ -255,7 +258,7 @@ func TestLifecycleWebHookFailures(t *testing.T) {
 			br := ssNewBrowser(t, s)
 			bf := br.initFlow("registration", "")
 			r = br.postForm(bf.UI.Action, ssFormFor(t, bf, "method", "password", "password", ssPassword, "traits.email", "hook-fails-browser@example.org"))
-			if e := ssErrorFromUI(t, s, r); e.Code != http.StatusInternalServerError || !strings.Contains(e.Reason+e.Message, "403") {
+			if e := ssErrorFromUI(t, s, r); e.Code != http.StatusInternalServerError || !strings.Contains(e.Reason, "web hook") || strings.Contains(e.Reason, "403") {
 				t.Errorf("browser: stored error %+v", e)
 			}
 			// As in Kratos v0.9 the hook runs after the identity is stored.

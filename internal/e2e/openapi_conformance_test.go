@@ -303,8 +303,12 @@ func oaMainScenario(t *testing.T, rec *oaRecorder, b testutil.Backend) {
 		call(t, "initializeSelfServiceLoginFlowWithoutBrowser", 200, "GET", pub+"/self-service/login/api?aal=aal2", nil, "X-Session-Token", token)
 		// Refresh: a login flow of a signed-in identity.
 		f = call(t, "initializeSelfServiceLoginFlowWithoutBrowser", 200, "GET", pub+"/self-service/login/api?refresh=true", nil, "X-Session-Token", token)
-		call(t, "submitSelfServiceLoginFlow", 200, "POST", f.str("ui.action"),
+		r = call(t, "submitSelfServiceLoginFlow", 200, "POST", f.str("ui.action"),
 			map[string]any{"method": "password", "identifier": email, "password": ssPassword}, append(jsonAccept, "X-Session-Token", token)...)
+		// The re-authentication replaced the token (Hoplite rotates it).
+		if token = r.str("session_token"); token == "" {
+			t.Fatal("the refresh answered no session_token")
+		}
 	})
 
 	var sessionID, session2ID, browserIdentity string

@@ -23,14 +23,31 @@ type Body struct {
 	FromForm bool
 }
 
-// maxFormFields bounds the number of fields in a form submission.
-const maxFormFields = 1000
+// Limits of a submission. A flow form has a few dozen fields with names
+// like "traits.address.street"; the limits are far above that and keep a
+// hostile body (one field named "a.a.a…" with half a million segments, or
+// JSON nested thousands of levels) from costing many times its size in maps
+// and recursion. They are checked before anything is allocated per field.
+const (
+	maxFormFields   = 1000
+	maxNameLength   = 256
+	maxNameSegments = 16
+	maxJSONDepth    = 32
+)
+
+// secretQueryFields are never taken from a query string: a URL ends up in
+// proxy and server logs, browser history and Referer headers.
+var secretQueryFields = []string{"password"}
 
 // DecodeBody reads a submission: a JSON object, an urlencoded or multipart
 // form, or (for GET submissions such as links in emails) the query string.
 func DecodeBody(r *http.Request) (*Body, error) {
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
-		return fromValues(r.URL.Query())
+		q := r.URL.Query()
+		for _, name := range secretQueryFields {
+			q.Del(name)
+		}
+		return fromValues(q)
 	}
 	mt := httpx.MediaType(r)
 	switch {
@@ -40,7 +57,9 @@ func DecodeBody(r *http.Request) (*Body, error) {
 			return nil, err
 		}
 		var m map[string]any
-		if err := httpx.DecodeJSONBytes(raw, &m, httpx.DecodeOptions{AllowUnknownFields: true}); err != nil {
+		if err := httpx.DecodeJSONBytes(raw, &m, httpx.DecodeOptions{
+			AllowUnknownFields: true, MaxDepth: maxJSONDepth, MaxValues: maxFormFields,
+		}); err != nil {
 			return nil, err
 		}
 		return &Body{values: m}, nil
@@ -51,6 +70,8 @@ func DecodeBody(r *http.Request) (*Body, error) {
 			}
 			return nil, httpx.BadRequest("The form could not be parsed.").WithCause(err)
 		}
+		// PostForm holds the body only: fields in the query string (a
+		// password among them) are ignored for POST submissions.
 		return fromValues(r.PostForm)
 	case mt == "multipart/form-data":
 		if err := r.ParseMultipartForm(1 << 20); err != nil {
@@ -83,6 +104,12 @@ func fromValues(v url.Values) (*Body, error) {
 		}
 		if !utf8.ValidString(name) || !utf8.ValidString(vals[0]) {
 			return nil, httpx.BadRequest("The form contains text that is not valid UTF-8.")
+		}
+		if len(name) > maxNameLength {
+			return nil, httpx.BadRequest(fmt.Sprintf("The form contains a field name longer than %d bytes.", maxNameLength))
+		}
+		if strings.Count(name, ".") >= maxNameSegments {
+			return nil, httpx.BadRequest(fmt.Sprintf("The form contains a field name with more than %d dotted parts.", maxNameSegments))
 		}
 		parts := strings.Split(name, ".")
 		m := root

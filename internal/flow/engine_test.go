@@ -149,10 +149,28 @@ func (m *memSessions) SessionByTokenHash(ctx context.Context, h string) (*sessio
 func (m *memSessions) UpdateSession(_ context.Context, s *session.Session) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	// As the SQL store: only an active session is updated, under its new
+	// token hash when the token was rotated.
 	for h, old := range m.byHash {
-		if old.ID == s.ID {
+		if old.ID == s.ID && old.Active {
 			c := *s
-			c.TokenHash = h
+			if c.TokenHash == "" {
+				c.TokenHash = h
+			}
+			delete(m.byHash, h)
+			m.byHash[c.TokenHash] = &c
+			return nil
+		}
+	}
+	return store.ErrNotFound
+}
+func (m *memSessions) TouchSession(_ context.Context, id uuid.UUID, at time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for h, old := range m.byHash {
+		if old.ID == id && old.Active {
+			c := *old
+			c.LastSeenAt = at
 			m.byHash[h] = &c
 			return nil
 		}

@@ -174,9 +174,8 @@ func (e *Engine) finishLogin(w http.ResponseWriter, r *http.Request, f *Flow, b 
 	refreshing := current != nil && current.IdentityID == i.ID && (f.Refresh || f.RequestedAAL == identity.AAL2)
 	if refreshing {
 		s = current
-		// Only the token's hash is stored; the caller proved the session with
-		// the token it sent, which stays valid (and is re-issued below).
-		s.Token, _ = e.Sessions.TokenFromRequest(r)
+		// The session gets a new token when it is stored (Reauthenticate),
+		// answered below as session_token or in the cookie.
 	} else {
 		s = e.Sessions.New(i, meth)
 	}
@@ -193,7 +192,7 @@ func (e *Engine) finishLogin(w http.ResponseWriter, r *http.Request, f *Flow, b 
 	}
 	var err error
 	if refreshing {
-		err = e.Sessions.Refresh(ctx, s, meth)
+		err = e.Sessions.Reauthenticate(ctx, s, meth)
 	} else {
 		err = e.Sessions.Persist(ctx, s)
 	}

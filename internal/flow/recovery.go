@@ -308,7 +308,7 @@ func (e *Engine) finishRecovery(w http.ResponseWriter, r *http.Request, f *Flow,
 	// it from now on: with the new anti-CSRF cookie.
 	sr := r.Clone(ctx)
 	sr.Header = r.Header.Clone()
-	sr.Header.Set("Cookie", (&http.Cookie{Name: e.CSRF.CookieName(), Value: token}).String())
+	sr.Header.Set("Cookie", (&http.Cookie{Name: e.CSRF.CookieName(), Value: e.CSRF.CookieValue(token)}).String())
 	sf := e.newFlow(w, sr, Settings, TypeBrowser)
 	sf.RequestURL = f.RequestURL
 	sf.IdentityID.UUID, sf.IdentityID.Valid = i.ID, true

@@ -98,7 +98,19 @@ func matches(allowed, u *url.URL) bool {
 	if strings.Contains(p, "/../") || strings.HasSuffix(p, "/..") {
 		return false
 	}
-	return strings.HasPrefix(p, ap)
+	return pathWithin(p, ap)
+}
+
+// pathWithin reports whether p is the allowed path or below it, comparing
+// whole segments: "/dashboard" allows "/dashboard" and "/dashboard/x" but
+// not "/dashboard-evil" (Kratos compares plain string prefixes, which lets
+// a sibling path on the same host through). An allowed path ending in "/"
+// allows everything below it.
+func pathWithin(p, allowed string) bool {
+	if !strings.HasPrefix(p, allowed) {
+		return false
+	}
+	return len(p) == len(allowed) || strings.HasSuffix(allowed, "/") || p[len(allowed)] == '/'
 }
 
 func (rt *ReturnTo) forbidden(raw string) *httpx.Error {

@@ -46,7 +46,7 @@ func TestReturnToResolve(t *testing.T) {
 
 		{name: "exact host and path", raw: "https://app.example.com/dashboard", want: "https://app.example.com/dashboard"},
 		{name: "below the allowed path", raw: "https://app.example.com/dashboard/settings?tab=2#top", want: "https://app.example.com/dashboard/settings?tab=2#top"},
-		{name: "path prefix is a string prefix", raw: "https://app.example.com/dashboards", want: "https://app.example.com/dashboards"},
+		{name: "trailing slash of the allowed path", raw: "https://app.example.com/dashboard/", want: "https://app.example.com/dashboard/"},
 		{name: "host case", raw: "https://APP.Example.com/dashboard", want: "https://APP.Example.com/dashboard"},
 		{name: "scheme case", raw: "HTTPS://app.example.com/dashboard", want: "https://app.example.com/dashboard"},
 		{name: "outside the allowed path", raw: "https://app.example.com/admin"},
@@ -64,6 +64,9 @@ func TestReturnToResolve(t *testing.T) {
 		{name: "wildcard scheme mismatch", raw: "http://acme.tenants.example.org/"},
 		{name: "wildcard with a port", raw: "https://acme.tenants.example.org:444/"},
 
+		{name: "sibling path sharing a prefix", raw: "https://app.example.com/dashboards"},
+		{name: "sibling path with a dash", raw: "https://app.example.com/dashboard-evil/x"},
+		{name: "sibling path, relative", raw: "/dashboard-evil"},
 		{name: "suffix attack", raw: "https://app.example.com.evil.com/dashboard"},
 		{name: "userinfo attack", raw: "https://app.example.com@evil.com/dashboard"},
 		{name: "scheme-relative", raw: "//evil.com/dashboard"},

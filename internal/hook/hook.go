@@ -125,20 +125,17 @@ func (r *Runner) Wait(ctx context.Context) error {
 // run executes the web hooks of hooks in order; the first failing
 // synchronous hook stops the list.
 func (r *Runner) run(ctx context.Context, req *http.Request, f *flow.Flow, i *identity.Identity, hooks []config.Hook) error {
-	var tctx []byte // built on first use
 	for _, h := range hooks {
 		if h.Hook != config.HookWebHook {
 			continue
 		}
-		if tctx == nil {
-			var err error
-			if tctx, err = templateContext(req, f, i); err != nil {
-				return &Error{Err: fmt.Errorf("building the template context: %w", err)}
-			}
-		}
 		wh := h.Config
 		if wh == nil {
 			return &Error{Err: errors.New("web_hook has no config")}
+		}
+		tctx, err := templateContext(req, f, i, wh.ForwardRequestHeaders)
+		if err != nil {
+			return &Error{Err: fmt.Errorf("building the template context: %w", err)}
 		}
 		if wh.Response.Ignore {
 			r.async.Add(1)
@@ -153,6 +150,9 @@ func (r *Runner) run(ctx context.Context, req *http.Request, f *flow.Flow, i *id
 			continue
 		}
 		if err := r.call(ctx, wh, tctx); err != nil {
+			// The client learns only that a hook failed (PublicReason);
+			// which one and why is for the operator.
+			r.logger.Warn("web hook failed; the flow fails", "url", httpclient.Redact(wh.URL), "error", err)
 			return err
 		}
 	}
@@ -160,9 +160,10 @@ func (r *Runner) run(ctx context.Context, req *http.Request, f *flow.Flow, i *id
 }
 
 // templateContext is the JSON of the Jsonnet template's ctx argument. It is
-// serialised once, before any hook runs, so background hooks never read the
-// flow or identity while the engine changes them.
-func templateContext(req *http.Request, f *flow.Flow, i *identity.Identity) ([]byte, error) {
+// serialised before the hook starts, so background hooks never read the
+// flow or identity while the engine changes them. extra names headers to
+// forward beyond ForwardedHeaders.
+func templateContext(req *http.Request, f *flow.Flow, i *identity.Identity, extra []string) ([]byte, error) {
 	c := struct {
 		Flow           *flow.Flow         `json:"flow"`
 		RequestHeaders http.Header        `json:"request_headers"`
@@ -171,9 +172,7 @@ func templateContext(req *http.Request, f *flow.Flow, i *identity.Identity) ([]b
 		Identity       *identity.Identity `json:"identity"`
 	}{Flow: f, RequestHeaders: http.Header{}}
 	if req != nil {
-		if req.Header != nil {
-			c.RequestHeaders = req.Header
-		}
+		c.RequestHeaders = forwardedHeaders(req.Header, extra)
 		c.RequestMethod = req.Method
 		c.RequestURL = req.RequestURI
 		if c.RequestURL == "" && req.URL != nil {
@@ -184,6 +183,37 @@ func templateContext(req *http.Request, f *flow.Flow, i *identity.Identity) ([]b
 		c.Identity = i.Public()
 	}
 	return json.Marshal(c)
+}
+
+// ForwardedHeaders are the request headers a hook's template sees (as
+// ctx.request_headers). Kratos passes every header; credentials (Cookie,
+// Authorization, X-Session-Token, …) would then reach every hook receiver
+// and its logs, so only these describe the request.
+var ForwardedHeaders = []string{
+	"Accept", "Accept-Language", "Content-Type", "Origin", "Referer", "User-Agent",
+	"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Real-Ip", "True-Client-Ip",
+	"X-Request-Id", "Traceparent",
+}
+
+// neverForwarded are headers that carry credentials; they are dropped even
+// when a hook's forward_request_headers lists them.
+var neverForwarded = map[string]bool{
+	"Cookie": true, "Authorization": true, "X-Session-Token": true, "X-Session-Cookie": true,
+	"Proxy-Authorization": true,
+}
+
+func forwardedHeaders(h http.Header, extra []string) http.Header {
+	out := http.Header{}
+	for _, name := range append(ForwardedHeaders[:len(ForwardedHeaders):len(ForwardedHeaders)], extra...) {
+		name = http.CanonicalHeaderKey(name)
+		if neverForwarded[name] {
+			continue
+		}
+		if v := h.Values(name); len(v) > 0 {
+			out[name] = append([]string(nil), v...)
+		}
+	}
+	return out
 }
 
 // Error is a failed web hook. It fails the flow that ran the hook.
@@ -210,6 +240,9 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// PublicReason is the text the flow engine may show to the client: which
-// hook failed and how, without credentials or query strings.
-func (e *Error) PublicReason() string { return e.Error() }
+// PublicReason is the text the flow engine shows the client: only that a
+// hook failed. Its address, status and error stay in the server's log, as
+// they tell an outsider about the operator's internal services.
+func (e *Error) PublicReason() string {
+	return "A web hook of this flow failed; the details are in the server's log."
+}

@@ -137,6 +137,8 @@ func incoming() *http.Request {
 	r.Header.Set("User-Agent", "Browser/1.0")
 	r.Header.Set("Accept-Language", "de")
 	r.Header.Set("Cookie", "ory_kratos_session=abc")
+	r.Header.Set("Authorization", "Bearer abc")
+	r.Header.Set("X-Session-Token", "session-token-abc")
 	return r
 }
 
@@ -146,7 +148,7 @@ const fullTemplate = `function(ctx) {
   email: if ctx.identity != null then ctx.identity.traits.email else null,
   identity: ctx.identity,
   user_agent: ctx.request_headers['User-Agent'][0],
-  cookie: ctx.request_headers['Cookie'][0],
+  cookie: if std.objectHas(ctx.request_headers, 'Cookie') then ctx.request_headers['Cookie'][0] else '',
   method: ctx.request_method,
   url: ctx.request_url,
 }`
@@ -189,8 +191,14 @@ func TestAfterSendsRenderedBody(t *testing.T) {
 	if body.Email == nil || *body.Email != "ada@example.com" {
 		t.Errorf("email = %v", body.Email)
 	}
-	if body.UserAgent != "Browser/1.0" || body.Cookie != "ory_kratos_session=abc" {
+	// Descriptive headers reach the template, credentials never do.
+	if body.UserAgent != "Browser/1.0" || body.Cookie != "" {
 		t.Errorf("request headers = %q / %q", body.UserAgent, body.Cookie)
+	}
+	for _, secret := range []string{"ory_kratos_session=abc", "Bearer abc", "session-token-abc"} {
+		if bytes.Contains(got.Body, []byte(secret)) {
+			t.Errorf("the hook body carries the credential %q: %s", secret, got.Body)
+		}
 	}
 	if body.Method != http.MethodPost || body.URL != "/self-service/login?flow="+testFlowID.String() {
 		t.Errorf("request method/url = %q %q", body.Method, body.URL)
@@ -690,5 +698,22 @@ func TestConcurrentHooksShareTemplate(t *testing.T) {
 		if got := compact(t, srv.next(t).Body); got != `{"email":"ada@example.com","n":36}` {
 			t.Fatalf("body = %s", got)
 		}
+	}
+}
+
+func TestFailedHookReasonIsGenericAndDetailsAreLogged(t *testing.T) {
+	srv := newHookServer(t, func(int32, *http.Request) int { return http.StatusForbidden })
+	var logs bytes.Buffer
+	r := FromConfig(&config.Config{}, testClient(httpclient.Options{}), slog.New(slog.NewTextHandler(&logs, nil)))
+	err := r.After(context.Background(), incoming(), testFlow(flow.Registration), "password", testIdentity(), []config.Hook{webHook(srv.URL + "/internal-service")})
+	var pr interface{ PublicReason() string }
+	if !errors.As(err, &pr) {
+		t.Fatalf("err = %v, want one with a public reason", err)
+	}
+	if reason := pr.PublicReason(); strings.Contains(reason, "403") || strings.Contains(reason, "internal-service") || strings.Contains(reason, "127.0.0.1") {
+		t.Errorf("the public reason tells about the hook: %q", reason)
+	}
+	if !strings.Contains(logs.String(), "internal-service") || !strings.Contains(logs.String(), "403") {
+		t.Errorf("the log lacks the hook's address and status: %s", logs.String())
 	}
 }

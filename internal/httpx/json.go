@@ -86,7 +86,22 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 type DecodeOptions struct {
 	// AllowUnknownFields accepts fields the destination does not declare.
 	AllowUnknownFields bool
+	// MaxDepth bounds the nesting of objects and arrays; 0 means
+	// DefaultMaxJSONDepth.
+	MaxDepth int
+	// MaxValues bounds the number of values (object members and array
+	// elements); 0 means DefaultMaxJSONValues.
+	MaxValues int
 }
+
+// Defaults of DecodeOptions. They are far above what any documented request
+// needs, and low enough that a hostile body cannot make the decoder (or a
+// later json.Marshal of the decoded value) recurse deeply or allocate many
+// times the size of the body.
+const (
+	DefaultMaxJSONDepth  = 64
+	DefaultMaxJSONValues = 100_000
+)
 
 // DecodeJSON reads a JSON request body into dst. It refuses wrong content
 // types (415), bodies over the server's limit (413), invalid UTF-8,
@@ -110,6 +125,9 @@ func DecodeJSONBytes(body []byte, dst any, opts DecodeOptions) error {
 	if !utf8.Valid(body) {
 		return BadRequest("The request body is not valid UTF-8.")
 	}
+	if err := CheckJSONShape(body, opts.MaxDepth, opts.MaxValues); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if !opts.AllowUnknownFields {
 		dec.DisallowUnknownFields()
@@ -122,6 +140,54 @@ func DecodeJSONBytes(body []byte, dst any, opts DecodeOptions) error {
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return BadRequest("The request body contains data after the JSON document.")
+	}
+	return nil
+}
+
+// CheckJSONShape refuses, before any decoding, a JSON text nested deeper
+// than maxDepth or holding more than maxValues values (0 picks the
+// defaults). It only counts brackets and separators outside strings, so it
+// costs one pass and no allocation; malformed JSON is left to the decoder.
+func CheckJSONShape(body []byte, maxDepth, maxValues int) error {
+	if maxDepth <= 0 {
+		maxDepth = DefaultMaxJSONDepth
+	}
+	if maxValues <= 0 {
+		maxValues = DefaultMaxJSONValues
+	}
+	depth, values := 0, 0
+	inString, escaped := false, false
+	for _, c := range body {
+		if inString {
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+		case '{', '[':
+			depth++
+			if depth > maxDepth {
+				return BadRequest(fmt.Sprintf("The JSON document is nested more than %d levels deep.", maxDepth))
+			}
+			values++
+		case '}', ']':
+			depth--
+		case ',':
+			values++
+		default:
+			continue
+		}
+		if values > maxValues {
+			return BadRequest(fmt.Sprintf("The JSON document holds more than %d values.", maxValues))
+		}
 	}
 	return nil
 }

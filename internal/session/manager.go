@@ -30,7 +30,10 @@ type CookieConfig struct {
 // Config are the session settings.
 type Config struct {
 	Lifespan time.Duration
-	Cookie   CookieConfig
+	// IdleTimeout is session.idle_timeout: a session unused for this long
+	// ends before its lifespan (0 disables).
+	IdleTimeout time.Duration
+	Cookie      CookieConfig
 	// WhoamiRequiredAAL is session.whoami.required_aal: "aal1" or
 	// "highest_available".
 	WhoamiRequiredAAL string
@@ -122,9 +125,10 @@ func (m *Manager) Persist(ctx context.Context, s *Session) error {
 	return m.store.CreateSession(ctx, s)
 }
 
-// Refresh records a new authentication on an existing session (login with
-// refresh=true or a second factor): same id and token, new authenticated_at,
-// issued_at and expires_at, the method appended and the AAL recomputed.
+// Refresh records a new authentication on an existing session (a factor
+// set up in settings): same id and token, new authenticated_at, issued_at
+// and expires_at, the method appended and the AAL recomputed. A session
+// revoked meanwhile stays revoked (store.ErrNotFound).
 func (m *Manager) Refresh(ctx context.Context, s *Session, meth AuthenticationMethod) error {
 	now := identity.Now()
 	if meth.CompletedAt.IsZero() {
@@ -138,7 +142,23 @@ func (m *Manager) Refresh(ctx context.Context, s *Session, meth AuthenticationMe
 	s.AuthenticatedAt, s.IssuedAt, s.UpdatedAt = now, now, now
 	s.ExpiresAt = now.Add(m.cfg.Lifespan)
 	m.cache.forget(uuid.Nil, s.ID, uuid.Nil)
-	return m.store.UpdateSession(ctx, s)
+	err := m.store.UpdateSession(ctx, s)
+	// Forget again: a request with the old state may have cached the
+	// session between the first forget and the update.
+	m.cache.forget(uuid.Nil, s.ID, uuid.Nil)
+	return err
+}
+
+// Reauthenticate is Refresh for a login that re-authenticates the session
+// (refresh=true, or a step-up to aal2), which also replaces the token:
+// s.Token holds the new one, so a token that leaked before does not carry
+// the fresh authentication or the higher assurance. Kratos keeps the token;
+// its login answer carries session_token (API flows) and sets the cookie
+// (browsers) either way, so clients take the new one without noticing.
+func (m *Manager) Reauthenticate(ctx context.Context, s *Session, meth AuthenticationMethod) error {
+	s.Token = secret.RandomToken(secret.TokenLength)
+	s.TokenHash = m.hasher.Hash(s.Token)
+	return m.Refresh(ctx, s, meth)
 }
 
 // SetCookie writes the session cookie.
@@ -216,7 +236,7 @@ func (m *Manager) FromToken(ctx context.Context, token string) (*Session, error)
 	now := time.Now()
 	first := m.hasher.Hash(token)
 	if s, ok := m.cache.get(first, now); ok {
-		return s, nil
+		return m.checkIdle(ctx, s, now)
 	}
 	// The current secret's hash first; older secrets only on a miss (a
 	// rotation in progress).
@@ -236,10 +256,43 @@ func (m *Manager) FromToken(ctx context.Context, token string) (*Session, error)
 			return nil, ErrNoSession
 		}
 		s.Identity = m.expose(s.Identity)
+		if s, err = m.checkIdle(ctx, s, now); err != nil {
+			return nil, err
+		}
 		m.cache.put(first, s, now)
 		return s, nil
 	}
 	return nil, ErrNoSession
+}
+
+// checkIdle applies session.idle_timeout: a session unused for longer has
+// ended. A use is recorded at most once per sixteenth of the timeout, so
+// whoami stays a read on most requests (a session may therefore end up to
+// that much early). The session passed in may be shared through the cache
+// and is never modified.
+func (m *Manager) checkIdle(ctx context.Context, s *Session, now time.Time) (*Session, error) {
+	idle := m.cfg.IdleTimeout
+	if idle <= 0 {
+		return s, nil
+	}
+	since := now.Sub(s.LastActivity())
+	if since > idle {
+		m.cache.forget(uuid.Nil, s.ID, uuid.Nil)
+		return nil, ErrNoSession
+	}
+	if since < idle/16 {
+		return s, nil
+	}
+	if err := m.store.TouchSession(ctx, s.ID, now); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			m.cache.forget(uuid.Nil, s.ID, uuid.Nil)
+			return nil, ErrNoSession
+		}
+		return nil, err
+	}
+	// The cached copy holds the previous time; the next check reloads.
+	m.cache.forget(uuid.Nil, s.ID, uuid.Nil)
+	return s, nil
 }
 
 // LogoutToken derives a session's logout token from its session token (a

@@ -42,6 +42,22 @@ type Session struct {
 	// it (Manager.LogoutToken) and never stored.
 	Token     string `json:"-"`
 	TokenHash string `json:"-"`
+	// LastSeenAt is when the session was last used, as recorded for
+	// session.idle_timeout; zero when not recorded since it was issued.
+	LastSeenAt time.Time `json:"-"`
+}
+
+// LastActivity is the latest of the session's issue, authentication and
+// recorded use: what session.idle_timeout counts from.
+func (s *Session) LastActivity() time.Time {
+	t := s.IssuedAt
+	if s.AuthenticatedAt.After(t) {
+		t = s.AuthenticatedAt
+	}
+	if s.LastSeenAt.After(t) {
+		t = s.LastSeenAt
+	}
+	return t
 }
 
 // IsActive reports whether the session may be used at time now.
@@ -85,6 +101,8 @@ type Store interface {
 	// SessionByTokenHash loads a session with its identity (no credentials).
 	SessionByTokenHash(ctx context.Context, tokenHash string) (*Session, error)
 	UpdateSession(ctx context.Context, s *Session) error
+	// TouchSession records a use of an active session at time at.
+	TouchSession(ctx context.Context, id uuid.UUID, at time.Time) error
 	ListSessions(ctx context.Context, identityID uuid.UUID, f ListFilter, offset, limit int) ([]*Session, error)
 	RevokeSession(ctx context.Context, identityID, sessionID uuid.UUID) error
 	RevokeSessionsExcept(ctx context.Context, identityID, keep uuid.UUID) (int, error)

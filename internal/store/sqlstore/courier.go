@@ -182,9 +182,22 @@ func (s *Store) RenewClaim(ctx context.Context, id uuid.UUID, token string, now,
 	return s.claimed(ctx, "claimed_until = ?, updated_at = ?", id, token, until.UTC(), now.UTC())
 }
 
-// MarkSent records the delivery of a claimed message.
+// dropLinks is the SET clause that empties the body and template data of
+// messages whose template carries a single-use link (see
+// courier.LinkTemplates); other messages keep theirs.
+var dropLinks = func() string {
+	var in []string
+	for _, t := range courier.LinkTemplates {
+		in = append(in, "'"+string(t)+"'")
+	}
+	cond := "template_type IN (" + strings.Join(in, ", ") + ")"
+	return "body = CASE WHEN " + cond + " THEN '' ELSE body END, template_data = CASE WHEN " + cond + " THEN '{}' ELSE template_data END"
+}()
+
+// MarkSent records the delivery of a claimed message, dropping a link it
+// carried.
 func (s *Store) MarkSent(ctx context.Context, id uuid.UUID, token string, now time.Time) error {
-	return s.claimed(ctx, "status = ?, send_count = send_count + 1, claim_token = NULL, claimed_until = NULL, updated_at = ?", id, token,
+	return s.claimed(ctx, "status = ?, send_count = send_count + 1, claim_token = NULL, claimed_until = NULL, updated_at = ?, "+dropLinks, id, token,
 		int(courier.StatusSent), now.UTC())
 }
 
@@ -214,7 +227,7 @@ func truncateError(s string) string {
 // queued, or processing under a lease that ran out by now. (Two statements,
 // so that each walks the (status, created_at) index.)
 func (s *Store) AbandonMessages(ctx context.Context, cutoff, now time.Time) (int64, error) {
-	const set = "UPDATE courier_messages SET status = ?, claim_token = NULL, claimed_until = NULL, updated_at = ? WHERE status = ? AND created_at < ?"
+	set := "UPDATE courier_messages SET status = ?, claim_token = NULL, claimed_until = NULL, updated_at = ?, " + dropLinks + " WHERE status = ? AND created_at < ?"
 	queued, err := s.courierExec(ctx, set,
 		int(courier.StatusAbandoned), now.UTC(), int(courier.StatusQueued), cutoff.UTC())
 	if err != nil {

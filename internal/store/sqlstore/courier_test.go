@@ -311,3 +311,43 @@ func TestCourierStoreConcurrentClaims(t *testing.T) {
 		t.Logf("claims per worker: %v", perWorker)
 	})
 }
+
+// TestCourierStoreDropsSentLinks: once a message with a single-use link is
+// sent or abandoned, neither its body nor its template data hold the link;
+// messages without a link keep theirs.
+func TestCourierStoreDropsSentLinks(t *testing.T) {
+	testutil.ForEachBackend(t, func(t *testing.T, b testutil.Backend) {
+		st := migrated(t, b.NewDSN(t))
+		ctx := context.Background()
+		link := newMessage(1, t0)
+		plain := newMessage(2, t0.Add(time.Second))
+		plain.TemplateType, plain.TemplateData = courier.RecoveryInvalid, []byte(`{"To":"y"}`)
+		stale := newMessage(3, t0.Add(2*time.Second))
+		for _, m := range []*courier.Message{link, plain, stale} {
+			if err := st.CreateMessage(ctx, m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		claimed, err := st.ClaimMessages(ctx, "tok", t0.Add(time.Minute), t0.Add(2*time.Minute), 2)
+		if err != nil || len(claimed) != 2 {
+			t.Fatalf("claimed %d, %v", len(claimed), err)
+		}
+		for _, m := range claimed {
+			if err := st.MarkSent(ctx, m.ID, "tok", t0.Add(time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n, err := st.AbandonMessages(ctx, t0.Add(time.Hour), t0.Add(time.Hour)); err != nil || n != 1 {
+			t.Fatalf("abandoned %d, %v", n, err)
+		}
+		for _, id := range []uuid.UUID{link.ID, stale.ID} {
+			got := status(t, st, id)
+			if got.Body != "" || string(got.TemplateData) != "{}" || got.Subject == "" || got.Recipient == "" {
+				t.Errorf("message %s (%v) after delivery: body %q, data %s", id, got.Status, got.Body, got.TemplateData)
+			}
+		}
+		if got := status(t, st, plain.ID); got.Body != plain.Body || string(got.TemplateData) != string(plain.TemplateData) {
+			t.Errorf("a message without a link lost its body: %+v", got)
+		}
+	})
+}

@@ -2,7 +2,9 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -11,21 +13,25 @@ import (
 	"github.com/hoplite-id/hoplite/internal/store"
 )
 
-const sessionCols = "s.id, s.identity_id, s.active, s.aal, s.authentication_methods, s.issued_at, s.expires_at, s.authenticated_at, s.created_at, s.updated_at"
+const sessionCols = "s.id, s.identity_id, s.active, s.aal, s.authentication_methods, s.issued_at, s.expires_at, s.authenticated_at, s.created_at, s.updated_at, s.last_seen_at"
 
 type sessionRow struct {
-	s       session.Session
-	methods string
+	s        session.Session
+	methods  string
+	lastSeen sql.NullTime
 }
 
 func (r *sessionRow) dest() []any {
 	s := &r.s
-	return []any{&s.ID, &s.IdentityID, &s.Active, &s.AAL, &r.methods, &s.IssuedAt, &s.ExpiresAt, &s.AuthenticatedAt, &s.CreatedAt, &s.UpdatedAt}
+	return []any{&s.ID, &s.IdentityID, &s.Active, &s.AAL, &r.methods, &s.IssuedAt, &s.ExpiresAt, &s.AuthenticatedAt, &s.CreatedAt, &s.UpdatedAt, &r.lastSeen}
 }
 
 func (r *sessionRow) session() (*session.Session, error) {
 	s := r.s
 	s.IssuedAt, s.ExpiresAt, s.AuthenticatedAt = s.IssuedAt.UTC(), s.ExpiresAt.UTC(), s.AuthenticatedAt.UTC()
+	if r.lastSeen.Valid {
+		s.LastSeenAt = r.lastSeen.Time.UTC()
+	}
 	s.CreatedAt, s.UpdatedAt = s.CreatedAt.UTC(), s.UpdatedAt.UTC()
 	if err := json.Unmarshal([]byte(r.methods), &s.AuthenticationMethods); err != nil {
 		return nil, err
@@ -76,8 +82,25 @@ func (s *Store) sessionBy(ctx context.Context, column, value string) (*session.S
 
 // UpdateSession stores a refreshed session.
 func (s *Store) UpdateSession(ctx context.Context, sess *session.Session) error {
-	res, err := s.db.ExecContext(ctx, s.q(`UPDATE sessions SET active = ?, aal = ?, authentication_methods = ?, issued_at = ?, expires_at = ?, authenticated_at = ?, updated_at = ? WHERE id = ?`),
-		sess.Active, sess.AAL, methodsJSON(sess), sess.IssuedAt, sess.ExpiresAt, sess.AuthenticatedAt, sess.UpdatedAt, sess.ID)
+	// Only an active session is updated: a revocation that committed while
+	// this request held the session in memory wins, and the copy in memory
+	// (still active) never turns it back on. A new token hash (rotation)
+	// is written when the caller set one.
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE sessions SET token_hash = COALESCE(NULLIF(?, ''), token_hash), active = ?, aal = ?, authentication_methods = ?, issued_at = ?, expires_at = ?, authenticated_at = ?, updated_at = ? WHERE id = ? AND active = ?`),
+		sess.TokenHash, sess.Active, sess.AAL, methodsJSON(sess), sess.IssuedAt, sess.ExpiresAt, sess.AuthenticatedAt, sess.UpdatedAt, sess.ID, true)
+	if err != nil {
+		return s.mapErr(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+// TouchSession records a use of an active session (for
+// session.idle_timeout); store.ErrNotFound when it is not active.
+func (s *Store) TouchSession(ctx context.Context, id uuid.UUID, at time.Time) error {
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE sessions SET last_seen_at = ? WHERE id = ? AND active = ?`), at.UTC(), id, true)
 	if err != nil {
 		return s.mapErr(err)
 	}
