@@ -220,6 +220,11 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		// Link tokens are keyed with the cookie secrets, as Kratos keys them.
 		engineDeps.Methods = append(engineDeps.Methods, link.New(st, identities, mailer, cfg.CookieSecrets(), link.Config{BaseURL: base, Lifespan: ln.Config.Lifespan}))
 	}
+	mfa, err := secondFactorMethods(cfg, st, identities, publicURL)
+	if err != nil {
+		return nil, err
+	}
+	engineDeps.Methods = append(engineDeps.Methods, mfa...)
 	engine := flow.NewEngine(engineDeps)
 
 	deps := server.Deps{

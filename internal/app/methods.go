@@ -1,12 +1,18 @@
 package app
 
 import (
+	"net/url"
+
+	"github.com/hoplite-id/hoplite/internal/cipher"
+	"github.com/hoplite-id/hoplite/internal/config"
+	"github.com/hoplite-id/hoplite/internal/flow"
 	"github.com/hoplite-id/hoplite/internal/identity"
 	"github.com/hoplite-id/hoplite/internal/method/lookup"
 	"github.com/hoplite-id/hoplite/internal/method/oidc"
 	"github.com/hoplite-id/hoplite/internal/method/password"
 	"github.com/hoplite-id/hoplite/internal/method/totp"
 	"github.com/hoplite-id/hoplite/internal/method/webauthn"
+	"github.com/hoplite-id/hoplite/internal/store/sqlstore"
 )
 
 // CredentialKinds lists every kind of credentials the server knows. An
@@ -16,4 +22,31 @@ func CredentialKinds() []identity.CredentialsKind {
 	return []identity.CredentialsKind{
 		password.Credentials{}, oidc.Credentials{}, totp.Credentials{}, lookup.Credentials{}, webauthn.Credentials{},
 	}
+}
+
+// secondFactorMethods builds the enabled second-factor (and security-key)
+// methods, in the order their nodes appear.
+func secondFactorMethods(cfg *config.Config, st *sqlstore.Store, identities *identity.Service, publicURL *url.URL) ([]flow.Method, error) {
+	var out []flow.Method
+	m := cfg.Selfservice.Methods
+	if m.TOTP.Enabled {
+		// TOTP keys are read back to check codes, so they are encrypted,
+		// never hashed; see cipher.AtRest for the key when no cipher is
+		// configured.
+		c, err := cipher.AtRest(cfg.Ciphers.Algorithm, cfg.Secrets.Cipher, cfg.Secrets.Default)
+		if err != nil {
+			return nil, err
+		}
+		issuer := m.TOTP.Config.Issuer
+		if issuer == "" {
+			issuer = publicURL.Hostname()
+		}
+		// Throttle: the hook for a brute-force limiter (factor.Throttle);
+		// none is wired in yet.
+		out = append(out, totp.New(st, identities, c, totp.Config{Issuer: issuer}))
+	}
+	if m.LookupSecret.Enabled {
+		out = append(out, lookup.New(st, cfg.Secrets.Default, nil))
+	}
+	return out, nil
 }

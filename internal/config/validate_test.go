@@ -181,7 +181,6 @@ sqa-opt-out: true
 		"courier.sms.request_config.url",
 		"expose-metrics-port",
 		"log.redaction_text",
-		"selfservice.methods.lookup_secret.enabled",
 		"serve.public.socket.mode",
 		"sqa-opt-out",
 	}

@@ -180,6 +180,34 @@ type SecretInputs interface {
 	SecretInputs() []string
 }
 
+// SubmissionClaimer is a method that recognises its submissions by fields
+// of its own when they carry no "method" field: Kratos' settings buttons
+// totp_unlink and lookup_secret_{regenerate,reveal,confirm,disable} submit
+// only their own name.
+type SubmissionClaimer interface {
+	Method
+	ClaimsSubmission(b *Body) bool
+}
+
+// submittedMethod is the name of the method a submission addresses: its
+// "method" field when a method has that name, else the first method that
+// claims it (Kratos' SDK documents method "lookup" for lookup_secret
+// submissions; the buttons decide).
+func submittedMethod[M Method](methods []M, b *Body) string {
+	name := b.Method()
+	for _, m := range methods {
+		if m.ID() == name {
+			return name
+		}
+	}
+	for _, m := range methods {
+		if c, ok := any(m).(SubmissionClaimer); ok && c.ClaimsSubmission(b) {
+			return m.ID()
+		}
+	}
+	return name
+}
+
 // CallbackMethod is a method that continues a flow on a route of its own,
 // where the browser comes back from elsewhere (a social sign-in provider's
 // redirect). The engine registers its routes, loads and checks the flow the
