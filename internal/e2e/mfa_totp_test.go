@@ -72,7 +72,7 @@ func TestTOTPLifecycle(t *testing.T) {
 				t.Fatalf("%s", r)
 			}
 			var sess struct {
-				AAL     string `json:"authenticator_assurance_level"`
+				AAL     string                         `json:"authenticator_assurance_level"`
 				Methods []struct{ Method, AAL string } `json:"authentication_methods"`
 			}
 			_ = json.Unmarshal(r.Body, &sess)

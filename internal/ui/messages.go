@@ -80,6 +80,7 @@ func InfoSettingsLookupReveal() Text { return info(1050007, "Reveal backup recov
 func InfoSettingsLookupRegenerate() Text {
 	return info(1050008, "Generate new backup recovery codes", nil)
 }
+
 // InfoSettingsLookupSecret is one backup code shown (masked once stored).
 func InfoSettingsLookupSecret(code string) Text {
 	return info(1050009, code, map[string]any{"secret": code})
