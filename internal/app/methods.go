@@ -1,7 +1,9 @@
 package app
 
 import (
+	"fmt"
 	"net/url"
+	"strings"
 
 	"github.com/hoplite-id/hoplite/internal/cipher"
 	"github.com/hoplite-id/hoplite/internal/config"
@@ -13,6 +15,7 @@ import (
 	"github.com/hoplite-id/hoplite/internal/method/totp"
 	"github.com/hoplite-id/hoplite/internal/method/webauthn"
 	"github.com/hoplite-id/hoplite/internal/store/sqlstore"
+	"github.com/hoplite-id/hoplite/internal/webauthnjs"
 )
 
 // CredentialKinds lists every kind of credentials the server knows. An
@@ -47,6 +50,25 @@ func secondFactorMethods(cfg *config.Config, st *sqlstore.Store, identities *ide
 	}
 	if m.LookupSecret.Enabled {
 		out = append(out, lookup.New(st, cfg.Secrets.Default, nil))
+	}
+	if wc := m.WebAuthn; wc.Enabled {
+		origin := wc.Config.RP.Origin
+		if origin == "" {
+			origin = publicURL.Scheme + "://" + publicURL.Host
+		}
+		kinds := CredentialKinds()
+		w, err := webauthn.New(st, webauthn.Config{
+			RPID: wc.Config.RP.ID, RPDisplayName: wc.Config.RP.DisplayName, RPOrigin: origin,
+			Passwordless: wc.Config.Passwordless, Passkeys: wc.Config.Passkeys,
+			ScriptURL:       strings.TrimSuffix(publicURL.String(), "/") + "/.well-known/ory/webauthn.js",
+			ScriptIntegrity: webauthnjs.Integrity(),
+		}, func(i *identity.Identity) int {
+			return identity.CountFactors(i.Credentials, kinds, identity.FirstFactor)
+		})
+		if err != nil {
+			return nil, fmt.Errorf("selfservice.methods.webauthn: %w", err)
+		}
+		out = append(out, w)
 	}
 	return out, nil
 }

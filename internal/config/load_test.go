@@ -327,11 +327,6 @@ func TestKratosV09ConfigLoads(t *testing.T) {
 		"selfservice.methods.oidc.config.base_redirect_uri",
 		"selfservice.methods.oidc.config.providers",
 		"selfservice.methods.oidc.enabled",
-		"selfservice.methods.webauthn.config.passwordless",
-		"selfservice.methods.webauthn.config.rp.display_name",
-		"selfservice.methods.webauthn.config.rp.id",
-		"selfservice.methods.webauthn.config.rp.origin",
-		"selfservice.methods.webauthn.enabled",
 		"serve.admin.tls.cert.path",
 		"serve.admin.tls.key.path",
 		// allowed_methods and allow_credentials are set to their defaults.

@@ -36,6 +36,7 @@ var implemented = []string{
 	"selfservice.methods.link",
 	"selfservice.methods.totp",
 	"selfservice.methods.lookup_secret",
+	"selfservice.methods.webauthn",
 	"ciphers",
 	"identity",
 	"courier.smtp",
