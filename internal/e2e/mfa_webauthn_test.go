@@ -349,3 +349,52 @@ func TestWebAuthnPasswordless(t *testing.T) {
 		})
 	})
 }
+
+// TestWebAuthnPasskeys (beyond Kratos v0.9, behind
+// selfservice.methods.webauthn.config.passkeys) registers a discoverable
+// key and signs in with it without typing an identifier.
+func TestWebAuthnPasskeys(t *testing.T) {
+	testutil.ForEachBackend(t, func(t *testing.T, b testutil.Backend) {
+		s := testutil.StartServer(t, testutil.Options{DSN: b.NewDSN(t), Config: lcMergeYAML(t, ssBrowserConfig, waConfig("        passkeys: true\n"))})
+		email := "passkey@example.org"
+		ssRegister(t, s, email, ssPassword)
+		id := uuid.MustParse(lcIdentityID(t, s, email))
+		br := ssNewBrowser(t, s)
+		lcBrowserLogin(t, br, email, ssPassword)
+
+		f := br.initFlow("settings", "")
+		if !strings.Contains(waOptions(t, f, "webauthn_register_trigger", "window.__oryWebAuthnRegistration"), `"residentKey":"required"`) {
+			t.Errorf("registration options do not ask for a discoverable credential")
+		}
+		// The authenticator returns the user handle it stored, as passkeys do.
+		auth := virtualwebauthn.NewAuthenticatorWithOptions(virtualwebauthn.AuthenticatorOptions{UserHandle: id[:]})
+		cred := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)
+		waRegister(t, br, auth, cred, "Phone")
+
+		br2 := ssNewBrowser(t, s)
+		lf := br2.initFlow("login", "")
+		opts := waOptions(t, lf, "webauthn_login_trigger", "window.__oryWebAuthnLogin")
+		if strings.Contains(opts, "allowCredentials") {
+			t.Errorf("passkey options name credentials: %s", opts)
+		}
+		t.Run("a key of nobody", func(t *testing.T) {
+			other := virtualwebauthn.NewAuthenticatorWithOptions(virtualwebauthn.AuthenticatorOptions{UserHandle: uuid.New().NodeID()})
+			r := waAssert(t, br2, lf, waRP, other, virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2), nil)
+			if r.Status != http.StatusSeeOther || ssSetCookie(r, "ory_kratos_session") != nil {
+				t.Fatalf("%d %s", r.Status, r.Header.Get("Location"))
+			}
+			got := br2.fetch("login", lf.ID)
+			ssRequireMessage(t, "ui", got.UI.Messages, 4000008)
+			lf = got
+		})
+		cred.Counter++
+		r := waAssert(t, br2, lf, waRP, auth, cred, nil)
+		if r.Status != http.StatusSeeOther || ssSetCookie(r, "ory_kratos_session") == nil {
+			t.Fatalf("passkey sign-in: %d %s", r.Status, r.Header.Get("Location"))
+		}
+		who := br2.get(ssFlowURL(s, "/sessions/whoami"), "Accept", "application/json")
+		if who.Status != http.StatusOK || !strings.Contains(string(who.Body), id.String()) {
+			t.Errorf("whoami after the passkey: %s", who)
+		}
+	})
+}
