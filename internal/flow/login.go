@@ -127,7 +127,7 @@ func (e *Engine) SubmitLogin(w http.ResponseWriter, r *http.Request) {
 		methodSession = sess
 	}
 	var res *Result
-	used, err := dispatch(e.LoginMethods, b.Method(), func(m LoginMethod) (err error) {
+	used, err := dispatch(e.LoginMethods, submittedMethod(e.LoginMethods, b), func(m LoginMethod) (err error) {
 		res, err = m.Login(r.Context(), r, f, b, methodSession)
 		return err
 	})

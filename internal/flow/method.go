@@ -183,7 +183,8 @@ type SecretInputs interface {
 // SubmissionClaimer is a method that recognises its submissions by fields
 // of its own when they carry no "method" field: Kratos' settings buttons
 // totp_unlink and lookup_secret_{regenerate,reveal,confirm,disable} submit
-// only their own name.
+// only their own name, and the security-key script submits its forms with
+// only webauthn_login or webauthn_register filled in.
 type SubmissionClaimer interface {
 	Method
 	ClaimsSubmission(b *Body) bool
