@@ -57,7 +57,7 @@ func secondFactorMethods(cfg *config.Config, st *sqlstore.Store, identities *ide
 			origin = publicURL.Scheme + "://" + publicURL.Host
 		}
 		kinds := CredentialKinds()
-		w, err := webauthn.New(st, webauthn.Config{
+		w, err := webauthn.New(st, identities, webauthn.Config{
 			RPID: wc.Config.RP.ID, RPDisplayName: wc.Config.RP.DisplayName, RPOrigin: origin,
 			Passwordless: wc.Config.Passwordless, Passkeys: wc.Config.Passkeys,
 			ScriptURL:       strings.TrimSuffix(publicURL.String(), "/") + "/.well-known/ory/webauthn.js",

@@ -323,6 +323,40 @@ func TestWebAuthnPasswordless(t *testing.T) {
 			t.Errorf("passwordless session: whoami %d %s", status, aal)
 		}
 
+		t.Run("sign up with a key", func(t *testing.T) {
+			br3 := ssNewBrowser(t, s)
+			f := br3.initFlow("registration", "")
+			if n := f.node(t, "traits.email"); n.Group != "default" {
+				t.Errorf("traits.email group %q", n.Group)
+			}
+			if n := f.node(t, "webauthn_register_trigger"); n.Meta.Label.ID != 1040004 {
+				t.Errorf("trigger %+v", n)
+			}
+			opts, err := virtualwebauthn.ParseAttestationOptions(waOptions(t, f, "webauthn_register_trigger", "window.__oryWebAuthnRegistration"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			auth := virtualwebauthn.NewAuthenticator()
+			cred := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)
+			resp := virtualwebauthn.CreateAttestationResponse(waRP, auth, cred, *opts)
+			r := br3.postForm(f.UI.Action, ssFormFor(t, f, "traits.email", "signed-up-with-key@example.org", "webauthn_register", resp))
+			if r.Status != http.StatusSeeOther || strings.Contains(r.Header.Get("Location"), "flow=") {
+				t.Fatalf("sign-up: %d %s", r.Status, r.Header.Get("Location"))
+			}
+			auth.AddCredential(cred)
+			br4 := ssNewBrowser(t, s)
+			lf := br4.initFlow("login", "")
+			r = br4.postForm(lf.UI.Action, ssFormFor(t, lf, "method", "webauthn", "identifier", "signed-up-with-key@example.org"))
+			if r.Status != http.StatusSeeOther {
+				t.Fatalf("identifier step: %s", r)
+			}
+			cred.Counter++
+			r = waAssert(t, br4, br4.fetch("login", lf.ID), waRP, auth, cred, nil)
+			if r.Status != http.StatusSeeOther || ssSetCookie(r, "ory_kratos_session") == nil {
+				t.Fatalf("sign-in with the new key: %d %s", r.Status, r.Header.Get("Location"))
+			}
+		})
+
 		t.Run("the last first factor stays", func(t *testing.T) {
 			ctx := t.Context()
 			id := uuid.MustParse(lcIdentityID(t, s, email))

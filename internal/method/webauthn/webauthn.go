@@ -66,9 +66,10 @@ type Store interface {
 // Method implements flow.LoginMethod and flow.SettingsMethod for browser
 // flows (API flows neither show nor take security keys, as in Kratos).
 type Method struct {
-	store Store
-	wa    *wa.WebAuthn
-	cfg   Config
+	store      Store
+	identities *identity.Service
+	wa         *wa.WebAuthn
+	cfg        Config
 	// firstFactors counts the first factors of an identity's other
 	// credentials (removing the last one is refused).
 	firstFactors func(i *identity.Identity) int
@@ -76,14 +77,14 @@ type Method struct {
 
 // New wires the method. firstFactors reports how many first factors an
 // identity's credentials provide (all kinds, see identity.HighestAAL).
-func New(st Store, cfg Config, firstFactors func(*identity.Identity) int) (*Method, error) {
+func New(st Store, identities *identity.Service, cfg Config, firstFactors func(*identity.Identity) int) (*Method, error) {
 	w, err := wa.New(&wa.Config{
 		RPID: cfg.RPID, RPDisplayName: cfg.RPDisplayName, RPOrigins: []string{cfg.RPOrigin},
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &Method{store: st, wa: w, cfg: cfg, firstFactors: firstFactors}, nil
+	return &Method{store: st, identities: identities, wa: w, cfg: cfg, firstFactors: firstFactors}, nil
 }
 
 // ID is "webauthn".
@@ -462,15 +463,7 @@ func (m *Method) PopulateSettings(r *http.Request, f *flow.Flow, i *identity.Ide
 	for _, k := range cfg.Credentials {
 		exclude = append(exclude, protocol.CredentialDescriptor{Type: protocol.PublicKeyCredentialType, CredentialID: k.ID})
 	}
-	opts := []wa.RegistrationOption{wa.WithExclusions(exclude)}
-	if m.cfg.Passkeys {
-		opts = append(opts, wa.WithAuthenticatorSelection(protocol.AuthenticatorSelection{
-			ResidentKey: protocol.ResidentKeyRequirementRequired, RequireResidentKey: protocol.ResidentKeyRequired(), UserVerification: protocol.VerificationPreferred,
-		}))
-	} else {
-		opts = append(opts, wa.WithAuthenticatorSelection(protocol.AuthenticatorSelection{UserVerification: protocol.VerificationDiscouraged}))
-	}
-	creation, sd, err := m.wa.BeginRegistration(u, opts...)
+	creation, sd, err := m.wa.BeginRegistration(u, m.registrationOptions(exclude)...)
 	if err != nil {
 		return err
 	}
@@ -486,6 +479,29 @@ func (m *Method) PopulateSettings(r *http.Request, f *flow.Flow, i *identity.Ide
 	f.UI.Upsert(ui.NewInput(nodeRegisterTrigger, "", ui.GroupWebAuthn, ui.InputButton, ui.OnClick(call), ui.WithLabel(ui.InfoSettingsWebAuthnAdd())))
 	f.UI.Upsert(ui.NewInput(nodeRegister, "", ui.GroupWebAuthn, ui.InputHidden))
 	return nil
+}
+
+// registrationOptions asks for a discoverable credential when passkeys are
+// on; user verification is discouraged otherwise, as in Kratos.
+func (m *Method) registrationOptions(exclude []protocol.CredentialDescriptor) []wa.RegistrationOption {
+	opts := []wa.RegistrationOption{wa.WithExclusions(exclude)}
+	if m.cfg.Passkeys {
+		return append(opts, wa.WithAuthenticatorSelection(protocol.AuthenticatorSelection{
+			ResidentKey: protocol.ResidentKeyRequirementRequired, RequireResidentKey: protocol.ResidentKeyRequired(), UserVerification: protocol.VerificationPreferred,
+		}))
+	}
+	return append(opts, wa.WithAuthenticatorSelection(protocol.AuthenticatorSelection{UserVerification: protocol.VerificationDiscouraged}))
+}
+
+// newKey is the stored form of a key go-webauthn registered.
+func newKey(cred *wa.Credential, name string, now time.Time, passwordless, discoverable bool) key {
+	return key{
+		ID: cred.ID, PublicKey: cred.PublicKey, AttestationType: cred.AttestationType,
+		Authenticator: keyAuthn{AAGUID: cred.Authenticator.AAGUID, SignCount: cred.Authenticator.SignCount},
+		DisplayName:   name, AddedAt: now, IsPasswordless: passwordless,
+		Flags:        &keyFlags{UserPresent: cred.Flags.UserPresent, UserVerified: cred.Flags.UserVerified, BackupEligible: cred.Flags.BackupEligible, BackupState: cred.Flags.BackupState},
+		Discoverable: discoverable,
+	}
 }
 
 // Settings adds a key (webauthn_register) or removes one (webauthn_remove);
@@ -522,13 +538,7 @@ func (m *Method) Settings(ctx context.Context, r *http.Request, f *flow.Flow, b 
 		return nil, flow.NewFormError("", ui.ErrValidation("The security key could not be registered: the response did not match this form's challenge, origin or relying party."))
 	}
 	now := identity.Now()
-	cfg.Credentials = append(cfg.Credentials, key{
-		ID: cred.ID, PublicKey: cred.PublicKey, AttestationType: cred.AttestationType,
-		Authenticator: keyAuthn{AAGUID: cred.Authenticator.AAGUID, SignCount: cred.Authenticator.SignCount},
-		DisplayName:   strings.TrimSpace(b.String(nodeDisplayName)), AddedAt: now, IsPasswordless: cer.Passwordless,
-		Flags:        &keyFlags{UserPresent: cred.Flags.UserPresent, UserVerified: cred.Flags.UserVerified, BackupEligible: cred.Flags.BackupEligible, BackupState: cred.Flags.BackupState},
-		Discoverable: cer.Discoverable,
-	})
+	cfg.Credentials = append(cfg.Credentials, newKey(cred, strings.TrimSpace(b.String(nodeDisplayName)), now, cer.Passwordless, cer.Discoverable))
 	cfg.UserHandle = u.handle
 	if err := m.setConfig(i, c, cfg, now); err != nil {
 		return nil, err
@@ -582,4 +592,88 @@ func (m *Method) setConfig(i *identity.Identity, c identity.Credentials, cfg con
 	}
 	i.Credentials[identity.CredentialsWebAuthn] = c
 	return nil
+}
+
+// ---- registration ----------------------------------------------------------
+
+// PopulateRegistration renders, on browser flows with passwordless keys,
+// the sign-up with a security key: the traits (moved to the default group,
+// shared with the other methods, as Kratos does) and the key ceremony for
+// the identity id the new identity will get.
+func (m *Method) PopulateRegistration(r *http.Request, f *flow.Flow) error {
+	if f.Type != flow.TypeBrowser || !m.newKeysPasswordless() {
+		return nil
+	}
+	traits := flow.TraitNodes(m.identities.Schemas().Default(), ui.GroupDefault, nil)
+	for _, n := range traits {
+		f.UI.Remove(n.ID())
+	}
+	for _, n := range traits {
+		f.UI.Upsert(n)
+	}
+	newID := uuid.New()
+	u := &user{handle: newID[:], name: newID.String()}
+	creation, sd, err := m.wa.BeginRegistration(u, m.registrationOptions(nil)...)
+	if err != nil {
+		return err
+	}
+	if err := f.SetInternal(registerCeremonyKey, ceremony{Session: *sd, IdentityID: newID, Passwordless: true, Discoverable: m.cfg.Passkeys}); err != nil {
+		return err
+	}
+	call, err := jsCall("window.__oryWebAuthnRegistration", creation)
+	if err != nil {
+		return err
+	}
+	f.UI.Upsert(m.scriptNode())
+	f.UI.Upsert(ui.NewInput(nodeDisplayName, "", ui.GroupWebAuthn, ui.InputText, ui.WithLabel(ui.InfoSettingsWebAuthnName())))
+	f.UI.Upsert(ui.NewInput(nodeRegister, "", ui.GroupWebAuthn, ui.InputHidden))
+	f.UI.Upsert(ui.NewInput(nodeRegisterTrigger, "", ui.GroupWebAuthn, ui.InputButton, ui.OnClick(call), ui.WithLabel(ui.InfoRegistrationWithSecurityKey())))
+	return nil
+}
+
+// Register signs a new identity up with the traits and the key the form's
+// ceremony created.
+func (m *Method) Register(ctx context.Context, r *http.Request, f *flow.Flow, b *flow.Body) (*flow.Result, error) {
+	if f.Type != flow.TypeBrowser || !m.newKeysPasswordless() {
+		return nil, flow.ErrNotResponsible
+	}
+	raw := b.String(nodeRegister)
+	if raw == "" {
+		return nil, flow.NewFormError(nodeRegister, ui.ErrMissingProperty(nodeRegister))
+	}
+	var cer ceremony
+	if ok, _ := f.GetInternal(registerCeremonyKey, &cer); !ok || cer.IdentityID == uuid.Nil {
+		return nil, flow.NewFormError("", ui.ErrValidation("No security key registration was started on this flow; reload the form."))
+	}
+	sc := m.identities.Schemas().Default()
+	traits, err := b.Traits(sc.FormFields())
+	if err != nil {
+		return nil, err
+	}
+	i := &identity.Identity{ID: cer.IdentityID, SchemaID: sc.ID, Traits: traits, State: identity.StateActive}
+	ex, err := m.identities.Prepare(i)
+	if err != nil {
+		return nil, err
+	}
+	if len(ex.WebAuthnIdentifiers) == 0 {
+		return nil, flow.NewFormError("", ui.ErrNoIdentifier())
+	}
+	parsed, err := protocol.ParseCredentialCreationResponseBytes([]byte(raw))
+	if err != nil {
+		return nil, flow.NewFormError("", ui.ErrValidation("Unable to parse the WebAuthn response."))
+	}
+	u := &user{handle: cer.IdentityID[:], name: cer.IdentityID.String()}
+	cred, err := m.wa.CreateCredential(u, cer.Session, parsed)
+	if err != nil {
+		return nil, flow.NewFormError("", ui.ErrValidation("The security key could not be registered: the response did not match this form's challenge, origin or relying party."))
+	}
+	now := identity.Now()
+	cfg := config{UserHandle: u.handle, Credentials: []key{newKey(cred, strings.TrimSpace(b.String(nodeDisplayName)), now, true, cer.Discoverable)}}
+	c := i.Credentials[identity.CredentialsWebAuthn]
+	c.Identifiers = ex.WebAuthnIdentifiers
+	if err := m.setConfig(i, c, cfg, now); err != nil {
+		return nil, err
+	}
+	f.DeleteInternal(registerCeremonyKey)
+	return flow.Done(i, identity.AAL1), nil
 }
