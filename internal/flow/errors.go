@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -41,7 +42,11 @@ func FormItems(err error) ([]FormErrorItem, bool) {
 		return items, true
 	}
 	var he *httpx.Error
-	if errors.As(err, &he) && he.Code == http.StatusBadRequest {
+	var ii interface{ InvalidReason() string }
+	if !errors.As(err, &he) && errors.As(err, &ii) {
+		he = httpx.As(err)
+	}
+	if he != nil && he.Code == http.StatusBadRequest {
 		reason := he.Reason
 		if reason == "" {
 			reason = he.Message
@@ -176,7 +181,7 @@ func (e *Engine) ForwardError(w http.ResponseWriter, r *http.Request, err error)
 		httpx.WriteError(w, r, serr)
 		return
 	}
-	redirect(w, r, addQuery(e.Config.Selfservice.Flows.Error.UIURL, "id", ec.ID.String()), http.StatusSeeOther)
+	redirect(w, r, addQuery(e.Config.ErrorUIURL, "id", ec.ID.String()), http.StatusSeeOther)
 }
 
 // ErrorsHandler serves GET /self-service/errors?id= (the error UI fetches
@@ -220,4 +225,10 @@ func uiOrDefault(urls ...string) string {
 		}
 	}
 	return ""
+}
+
+// StoredError returns the stored error with id, as the error UI shows it
+// (and marks it seen).
+func (e *Engine) StoredError(ctx context.Context, id uuid.UUID) (*ErrorContainer, error) {
+	return e.Store.GetSelfServiceError(ctx, id)
 }

@@ -104,7 +104,7 @@ func (e *Engine) SubmitLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	if sess != nil && !f.Refresh && (f.RequestedAAL != identity.AAL2 || session.AALSatisfied(sess, identity.AAL2)) {
 		if isHTML(r, f) {
-			redirect(w, r, e.Config.Selfservice.DefaultBrowserReturnURL, http.StatusSeeOther)
+			redirect(w, r, e.Config.DefaultReturnURL, http.StatusSeeOther)
 			return
 		}
 		e.fail(w, r, f, nil, errSessionAlreadyAvailable(loginAlreadyReason))
@@ -127,7 +127,7 @@ func (e *Engine) SubmitLogin(w http.ResponseWriter, r *http.Request) {
 		methodSession = sess
 	}
 	var res *Result
-	used, err := dispatch(e.LoginMethods, submittedMethod(e.LoginMethods, b), func(m LoginMethod) (err error) {
+	used, err := dispatch(e.LoginMethods, b.Method(), b, func(m LoginMethod) (err error) {
 		res, err = m.Login(r.Context(), r, f, b, methodSession)
 		return err
 	})

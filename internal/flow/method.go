@@ -162,6 +162,8 @@ type RecoveryLinkMethod interface {
 	RecoveryMethod
 	// CreateRecoveryLink returns a link that recovers i on flow f.
 	CreateRecoveryLink(ctx context.Context, f *Flow, i *identity.Identity) (string, error)
+	// LinkLifespan is how long its links stay valid unless asked otherwise.
+	LinkLifespan() time.Duration
 }
 
 // LinkConsumer is a recovery or verification method that takes the token
@@ -178,35 +180,6 @@ type LinkConsumer interface {
 type SecretInputs interface {
 	Method
 	SecretInputs() []string
-}
-
-// SubmissionClaimer is a method that recognises its submissions by fields
-// of its own when they carry no "method" field: Kratos' settings buttons
-// totp_unlink and lookup_secret_{regenerate,reveal,confirm,disable} submit
-// only their own name, and the security-key script submits its forms with
-// only webauthn_login or webauthn_register filled in.
-type SubmissionClaimer interface {
-	Method
-	ClaimsSubmission(b *Body) bool
-}
-
-// submittedMethod is the name of the method a submission addresses: its
-// "method" field when a method has that name, else the first method that
-// claims it (Kratos' SDK documents method "lookup" for lookup_secret
-// submissions; the buttons decide).
-func submittedMethod[M Method](methods []M, b *Body) string {
-	name := b.Method()
-	for _, m := range methods {
-		if m.ID() == name {
-			return name
-		}
-	}
-	for _, m := range methods {
-		if c, ok := any(m).(SubmissionClaimer); ok && c.ClaimsSubmission(b) {
-			return m.ID()
-		}
-	}
-	return name
 }
 
 // CallbackMethod is a method that continues a flow on a route of its own,
@@ -283,12 +256,34 @@ func NewFormError(field string, t ui.Text) *FormError {
 	return &FormError{Items: []FormErrorItem{{Field: field, Text: t}}}
 }
 
-// dispatch hands a submission to the method it names. It returns the
-// method that took it (nil when none did) and that method's error; a method
-// answering ErrNotResponsible passes it on to the next.
-func dispatch[M Method](methods []M, name string, call func(M) error) (Method, error) {
+// SubmissionClaimer is a method that recognises its submissions by their
+// fields when the body names no method: a social sign-in button sends
+// provider=<id>, a lookup-code button lookup_secret_regenerate=true, the
+// security-key script only webauthn_login or webauthn_register, as Kratos'
+// forms do.
+type SubmissionClaimer interface {
+	Method
+	ClaimsSubmission(b *Body) bool
+}
+
+// dispatch hands a submission to the method name names (the body's
+// "method" field, or the link consumer for a link) or, when none takes it, to the first method that claims it by its fields. It
+// returns the method that took it (nil when none did) and that method's
+// error; a method answering ErrNotResponsible passes it on to the next.
+func dispatch[M Method](methods []M, name string, b *Body, call func(M) error) (Method, error) {
 	for _, m := range methods {
 		if m.ID() != name {
+			continue
+		}
+		err := call(m)
+		if errors.Is(err, ErrNotResponsible) {
+			continue
+		}
+		return m, err
+	}
+	for _, m := range methods {
+		c, ok := any(m).(SubmissionClaimer)
+		if !ok || m.ID() == name || !c.ClaimsSubmission(b) {
 			continue
 		}
 		err := call(m)

@@ -182,7 +182,7 @@ func (e *Engine) View(r *http.Request, k Kind, id uuid.UUID) (*Flow, error) {
 	} else if f.Type == TypeBrowser && !e.CSRF.MatchesHash(r, f.CSRFTokenHash) {
 		return nil, csrfViolationOnFetch(r)
 	}
-	if k == Registration && !e.Config.Selfservice.Flows.Registration.Enabled {
+	if k == Registration && !e.Config.Kinds[Registration].Enabled {
 		return nil, errRegistrationDisabled()
 	}
 	if f.IsExpired(e.now()) {

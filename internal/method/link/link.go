@@ -30,16 +30,7 @@ const (
 
 // Token is a single-use secret sent in a link. Only its keyed hash is
 // stored.
-type Token struct {
-	ID         uuid.UUID
-	Kind       string
-	Hash       string
-	IdentityID uuid.NullUUID
-	AddressID  uuid.NullUUID
-	FlowID     uuid.NullUUID
-	ExpiresAt  time.Time
-	IssuedAt   time.Time
-}
+type Token = store.LinkToken
 
 // ErrTokenInvalid means the token is unknown or was used already.
 var ErrTokenInvalid = errors.New("link token is unknown or used")
@@ -48,7 +39,7 @@ var ErrTokenInvalid = errors.New("link token is unknown or used")
 type Store interface {
 	CreateToken(ctx context.Context, t *Token) error
 	// UseToken marks the unused token with this hash and kind as used and
-	// returns it, expired or not; ErrTokenInvalid when there is none.
+	// returns it, expired or not; store.ErrNotFound when there is none.
 	UseToken(ctx context.Context, kind, hash string, now time.Time) (*Token, error)
 	FindRecoveryAddress(ctx context.Context, via, value string) (*identity.RecoveryAddress, error)
 	FindVerifiableAddress(ctx context.Context, via, value string) (*identity.VerifiableAddress, error)
@@ -88,6 +79,9 @@ func New(st Store, identities *identity.Service, mailer Mailer, secrets []string
 
 // ID is "link".
 func (m *Method) ID() string { return "link" }
+
+// LinkLifespan is selfservice.methods.link.config.lifespan.
+func (m *Method) LinkLifespan() time.Duration { return m.cfg.Lifespan }
 
 // ConsumesLinkTokens: submissions carrying ?token= are this method's links.
 func (m *Method) ConsumesLinkTokens() bool { return true }
@@ -143,7 +137,7 @@ func (m *Method) useToken(ctx context.Context, kind, plain string) (*Token, erro
 	}
 	for _, h := range m.hasher.Candidates(plain) {
 		t, err := m.store.UseToken(ctx, kind, h, identity.Now())
-		if errors.Is(err, ErrTokenInvalid) {
+		if errors.Is(err, store.ErrNotFound) {
 			continue
 		}
 		return t, err
