@@ -49,7 +49,7 @@ func secondFactorMethods(cfg *config.Config, st *sqlstore.Store, identities *ide
 		out = append(out, totp.New(st, identities, c, totp.Config{Issuer: issuer}))
 	}
 	if m.LookupSecret.Enabled {
-		out = append(out, lookup.New(st, cfg.Secrets.Default, nil))
+		out = append(out, lookup.New(st, cfg.Secrets.Default, nil).WithIdentityRefresh(identities.Update))
 	}
 	if wc := m.WebAuthn; wc.Enabled {
 		origin := wc.Config.RP.Origin

@@ -278,3 +278,35 @@ func TestSecondFactorsImportedFromKratos(t *testing.T) {
 		}
 	})
 }
+
+// TestLookupSecretLastCode: once the last backup code is spent, the
+// identity has no second factor left, and a password session satisfies
+// highest_available again instead of asking for a factor nobody can give.
+func TestLookupSecretLastCode(t *testing.T) {
+	s := mfaStart(t, testutil.Backends()[0])
+	ctx := context.Background()
+	email := "last-code@example.org"
+	ssRegister(t, s, email, ssPassword)
+	id := uuid.MustParse(lcIdentityID(t, s, email))
+	i, err := s.App.Identities.Get(ctx, id, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := identity.Now()
+	i.Credentials[identity.CredentialsLookupSecret] = identity.Credentials{Type: identity.CredentialsLookupSecret, Identifiers: []string{id.String()},
+		Config: json.RawMessage(`{"recovery_codes":[{"code":"lastone1"},{"code":"spent001","used_at":"2022-01-01T00:00:00Z"}]}`), CreatedAt: now, UpdatedAt: now}
+	if err := s.App.Identities.Update(ctx, i); err != nil {
+		t.Fatal(err)
+	}
+	token := *ssLogin(t, s, email, ssPassword).SessionToken
+	if r := mfaWhoami(t, s, token); r.Status != http.StatusForbidden {
+		t.Fatalf("with a code left: %s", r)
+	}
+	f := mfaAAL2Flow(t, s, token)
+	if r := doJSON(t, http.MethodPost, f.UI.Action, map[string]any{"method": "lookup_secret", "lookup_secret": "lastone1"}, "X-Session-Token", token); r.Status != http.StatusOK {
+		t.Fatalf("last code: %s", r)
+	}
+	if r := mfaWhoami(t, s, *ssLogin(t, s, email, ssPassword).SessionToken); r.Status != http.StatusOK {
+		t.Errorf("password session once every code is spent: %s", r)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hoplite-id/hoplite/internal/flow"
+	"github.com/hoplite-id/hoplite/internal/httpx"
 	"github.com/hoplite-id/hoplite/internal/identity"
 	"github.com/hoplite-id/hoplite/internal/method/factor"
 	"github.com/hoplite-id/hoplite/internal/secret"
@@ -48,12 +49,22 @@ type Method struct {
 	hasher   *secret.TokenHasher
 	throttle factor.Throttle
 	now      func() time.Time
+	// refresh stores an identity again (recomputing its available
+	// assurance level); nil skips it.
+	refresh func(context.Context, *identity.Identity) error
 }
 
 // New wires the method. Codes are stored as HMAC-SHA256 under keys derived
 // from secrets (secrets.default); every key is tried on use.
 func New(st factor.Store, secrets []string, throttle factor.Throttle) *Method {
 	return &Method{store: st, hasher: secret.NewTokenHasher("lookup-secret", secrets), throttle: throttle, now: time.Now}
+}
+
+// WithIdentityRefresh sets how an identity is stored again when its last
+// code is spent (identity.Service.Update).
+func (m *Method) WithIdentityRefresh(f func(context.Context, *identity.Identity) error) *Method {
+	m.refresh = f
+	return m
 }
 
 // ID is "lookup_secret".
@@ -186,7 +197,28 @@ func (m *Method) Login(ctx context.Context, r *http.Request, f *flow.Flow, b *fl
 		}
 		return nil, err
 	}
+	if m.refresh != nil && !next.unused() {
+		// The last code is spent: the identity may have no second factor
+		// left, and its available assurance level must say so, or
+		// highest_available would ask new sessions for a factor they
+		// cannot give.
+		if fresh, err := m.store.GetIdentity(ctx, i.ID, true); err == nil {
+			if err := m.refresh(ctx, fresh); err != nil {
+				httpx.Logger(ctx).Warn("could not update the available assurance level after the last backup code", "error", err)
+			}
+		}
+	}
 	return flow.Done(i, identity.AAL2), nil
+}
+
+// unused reports whether a code is left to use.
+func (c config) unused() bool {
+	for _, e := range c.RecoveryCodes {
+		if e.UsedAt == nil {
+			return true
+		}
+	}
+	return false
 }
 
 func button(name string, label ui.Text) ui.Node {
