@@ -92,6 +92,10 @@ type config struct {
 	RecoveryCodes []code `json:"recovery_codes"`
 }
 
+// used reports whether the code was spent. A zero time counts as unused:
+// exports may write an unset time so.
+func (e code) used() bool { return e.UsedAt != nil && !e.UsedAt.IsZero() }
+
 func parseConfig(raw json.RawMessage) config {
 	var c config
 	_ = json.Unmarshal(raw, &c)
@@ -178,7 +182,7 @@ func (m *Method) Login(ctx context.Context, r *http.Request, f *flow.Flow, b *fl
 	if k < 0 {
 		return nil, flow.NewFormError(nodeLogin, ui.ErrLookupCodeInvalid())
 	}
-	if cfg.RecoveryCodes[k].UsedAt != nil {
+	if cfg.RecoveryCodes[k].used() {
 		return nil, flow.NewFormError(nodeLogin, ui.ErrLookupCodeUsed())
 	}
 	next := m.hashed(cfg)
@@ -214,7 +218,7 @@ func (m *Method) Login(ctx context.Context, r *http.Request, f *flow.Flow, b *fl
 // unused reports whether a code is left to use.
 func (c config) unused() bool {
 	for _, e := range c.RecoveryCodes {
-		if e.UsedAt == nil {
+		if !e.used() {
 			return true
 		}
 	}
@@ -271,7 +275,7 @@ func (m *Method) Settings(ctx context.Context, r *http.Request, f *flow.Flow, b 
 		}
 		items := make([]ui.Text, len(stored.RecoveryCodes))
 		for k, e := range stored.RecoveryCodes {
-			if e.UsedAt != nil {
+			if e.used() {
 				items[k] = ui.InfoSettingsLookupSecretUsed(e.UsedAt.UTC())
 			} else {
 				items[k] = ui.InfoSettingsLookupSecret(masked)

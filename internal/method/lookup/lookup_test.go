@@ -49,3 +49,14 @@ func TestFindHashedAndImportedCodes(t *testing.T) {
 		t.Errorf("hashing lost the use or the code: %+v", h.RecoveryCodes)
 	}
 }
+
+func TestZeroUsedAtIsUnused(t *testing.T) {
+	c := parseConfig([]byte(`{"recovery_codes":[{"code":"a","used_at":"0001-01-01T00:00:00Z"},{"code":"b","used_at":null}]}`))
+	if len(c.RecoveryCodes) != 2 || c.RecoveryCodes[0].used() || c.RecoveryCodes[1].used() || !c.unused() {
+		t.Fatalf("%+v", c)
+	}
+	spent := parseConfig([]byte(`{"recovery_codes":[{"code":"a","used_at":"2022-01-01T00:00:00Z"}]}`))
+	if spent.unused() {
+		t.Fatal("a spent list counts as unused")
+	}
+}
