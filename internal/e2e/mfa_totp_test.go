@@ -136,6 +136,15 @@ func TestTOTPLifecycle(t *testing.T) {
 			}
 		})
 
+		t.Run("a password does not complete a second-factor flow", func(t *testing.T) {
+			r := doJSON(t, http.MethodPost, f.UI.Action, map[string]any{"method": "password", "identifier": email, "password": ssPassword}, "X-Session-Token", token2)
+			if r.Status != http.StatusBadRequest {
+				t.Fatalf("%s", r)
+			}
+			got := ssDecodeFlow(t, r.Body)
+			ssRequireMessage(t, "ui", got.UI.Messages, 4010002)
+		})
+
 		t.Run("wrong and garbage codes", func(t *testing.T) {
 			for _, code := range []string{"000000", "abcdef", "", "1234567890", mfaCode(t, secret, 0)} {
 				r := doJSON(t, http.MethodPost, f.UI.Action, map[string]any{"method": "totp", "totp_code": code}, "X-Session-Token", token2)
