@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -431,4 +432,55 @@ func TestWebAuthnPasskeys(t *testing.T) {
 			t.Errorf("whoami after the passkey: %s", who)
 		}
 	})
+}
+
+// TestWebAuthnKratosLayout signs in with a key stored in the layout Kratos
+// writes (no Hoplite flags), as moved over by a migration from Kratos.
+func TestWebAuthnKratosLayout(t *testing.T) {
+	s := testutil.StartServer(t, testutil.Options{Config: lcMergeYAML(t, ssBrowserConfig, waConfig(""))})
+	email := "kratos-key@example.org"
+	ssRegister(t, s, email, ssPassword)
+	br := ssNewBrowser(t, s)
+	lcBrowserLogin(t, br, email, ssPassword)
+	auth := virtualwebauthn.NewAuthenticator()
+	cred := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)
+	waRegister(t, br, auth, cred, "Old key")
+	auth.AddCredential(cred)
+
+	ctx := t.Context()
+	id := uuid.MustParse(lcIdentityID(t, s, email))
+	i, err := s.App.Identities.Get(ctx, id, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := i.Credentials[identity.CredentialsWebAuthn]
+	var cfg map[string]any
+	if err := jsonUnmarshal(c.Config, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range cfg["credentials"].([]any) {
+		key := k.(map[string]any)
+		delete(key, "flags")
+		delete(key, "discoverable")
+		if _, ok := key["public_key"].(string); !ok {
+			t.Fatalf("public_key is not base64 as Kratos writes it: %v", key)
+		}
+	}
+	c.Config, _ = json.Marshal(cfg)
+	i.Credentials[identity.CredentialsWebAuthn] = c
+	if err := s.App.Identities.Update(ctx, i); err != nil {
+		t.Fatal(err)
+	}
+
+	br2 := ssNewBrowser(t, s)
+	lcBrowserLogin(t, br2, email, ssPassword)
+	f := br2.initFlow("login", "aal=aal2")
+	cred.Counter++
+	r := waAssert(t, br2, f, waRP, auth, cred, nil)
+	if r.Status != http.StatusSeeOther || strings.Contains(r.Header.Get("Location"), "flow=") {
+		t.Fatalf("assertion with a Kratos-layout key: %d %s", r.Status, r.Header.Get("Location"))
+	}
+	if status, aal := waSessionAAL(t, br2); status != http.StatusOK || aal != "aal2" {
+		t.Errorf("whoami %d %s", status, aal)
+	}
 }
