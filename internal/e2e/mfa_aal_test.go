@@ -3,6 +3,7 @@ package e2e_test
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/hoplite-id/hoplite/internal/testutil"
@@ -95,4 +96,32 @@ func mustParse(t testing.TB, raw string) *url.URL {
 		t.Fatal(err)
 	}
 	return u
+}
+
+// TestSecondFactorsDisabled: with the methods off (Kratos' defaults), their
+// nodes are not shown and their submissions are not taken.
+func TestSecondFactorsDisabled(t *testing.T) {
+	s := testutil.StartServer(t, testutil.Options{Config: ssBrowserConfig})
+	token := *ssRegister(t, s, "no-mfa@example.org", ssPassword).SessionToken
+	f := mfaSettingsFlow(t, s, token)
+	for _, n := range f.UI.Nodes {
+		if n.Group == "totp" || n.Group == "lookup_secret" || n.Group == "webauthn" {
+			t.Errorf("disabled method shows %s (%s)", n.name(), n.Group)
+		}
+	}
+	for _, body := range []string{`{"method":"totp","totp_code":"123456"}`, `{"method":"lookup_secret","lookup_secret_regenerate":true}`, `{"totp_unlink":true}`} {
+		r := doJSON(t, http.MethodPost, f.UI.Action, body, "X-Session-Token", token)
+		if r.Status != http.StatusBadRequest {
+			t.Fatalf("%s: %s", body, r)
+		}
+		got := ssDecodeFlow(t, r.Body)
+		ssRequireMessage(t, "ui", got.UI.Messages, 4010004)
+	}
+	br := ssNewBrowser(t, s)
+	lf := br.initFlow("login", "")
+	for _, name := range lf.nodeNames() {
+		if strings.HasPrefix(name, "webauthn") {
+			t.Errorf("disabled security keys show %s", name)
+		}
+	}
 }
