@@ -9,12 +9,14 @@ import (
 	"github.com/hoplite-id/hoplite/internal/config"
 	"github.com/hoplite-id/hoplite/internal/flow"
 	"github.com/hoplite-id/hoplite/internal/identity"
+	"github.com/hoplite-id/hoplite/internal/method/factor"
 	"github.com/hoplite-id/hoplite/internal/method/lookup"
 	"github.com/hoplite-id/hoplite/internal/method/oidc"
 	"github.com/hoplite-id/hoplite/internal/method/password"
 	"github.com/hoplite-id/hoplite/internal/method/totp"
 	"github.com/hoplite-id/hoplite/internal/method/webauthn"
 	"github.com/hoplite-id/hoplite/internal/store/sqlstore"
+	"github.com/hoplite-id/hoplite/internal/throttle"
 	"github.com/hoplite-id/hoplite/internal/webauthnjs"
 )
 
@@ -29,7 +31,13 @@ func CredentialKinds() []identity.CredentialsKind {
 
 // secondFactorMethods builds the enabled second-factor (and security-key)
 // methods, in the order their nodes appear.
-func secondFactorMethods(cfg *config.Config, st *sqlstore.Store, identities *identity.Service, publicURL *url.URL) ([]flow.Method, error) {
+func secondFactorMethods(cfg *config.Config, st *sqlstore.Store, identities *identity.Service, publicURL *url.URL, limiter *throttle.Limiter) ([]flow.Method, error) {
+	// Code guesses count like password guesses (security.brute_force). A
+	// nil limiter must stay a nil interface, which the methods skip.
+	var guard factor.Throttle
+	if limiter != nil {
+		guard = limiter
+	}
 	var out []flow.Method
 	m := cfg.Selfservice.Methods
 	if m.TOTP.Enabled {
@@ -44,12 +52,10 @@ func secondFactorMethods(cfg *config.Config, st *sqlstore.Store, identities *ide
 		if issuer == "" {
 			issuer = publicURL.Hostname()
 		}
-		// Throttle: the hook for a brute-force limiter (factor.Throttle);
-		// none is wired in yet.
-		out = append(out, totp.New(st, identities, c, totp.Config{Issuer: issuer}))
+		out = append(out, totp.New(st, identities, c, totp.Config{Issuer: issuer, Throttle: guard}))
 	}
 	if m.LookupSecret.Enabled {
-		out = append(out, lookup.New(st, cfg.Secrets.Default, nil).WithIdentityRefresh(identities.Update))
+		out = append(out, lookup.New(st, cfg.Secrets.Default, guard).WithIdentityRefresh(identities.Update))
 	}
 	if wc := m.WebAuthn; wc.Enabled {
 		origin := wc.Config.RP.Origin

@@ -88,3 +88,34 @@ func TestSecondFactorBadInput(t *testing.T) {
 		})
 	})
 }
+
+// TestSecondFactorThrottled: wrong codes count under security.brute_force;
+// once the account must wait, even a right code is refused (4000100 with
+// Retry-After) without being looked at.
+func TestSecondFactorThrottled(t *testing.T) {
+	s := mfaStart(t, testutil.Backends()[0], `
+security:
+  brute_force:
+    free_failures: 2
+    base_delay: 1m
+`)
+	email := "mfa-throttled@example.org"
+	secret := mfaSetUpTOTP(t, s, *ssRegister(t, s, email, ssPassword).SessionToken)
+	token := *ssLogin(t, s, email, ssPassword).SessionToken
+	f := mfaAAL2Flow(t, s, token)
+	for range 3 {
+		r := doJSON(t, http.MethodPost, f.UI.Action, map[string]any{"method": "totp", "totp_code": "000000"}, "X-Session-Token", token)
+		if r.Status != http.StatusBadRequest {
+			t.Fatalf("%s", r)
+		}
+	}
+	r := doJSON(t, http.MethodPost, f.UI.Action, map[string]any{"method": "totp", "totp_code": mfaCode(t, secret, 1)}, "X-Session-Token", token)
+	if r.Status != http.StatusBadRequest || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("throttled right code: %d Retry-After %q %s", r.Status, r.Header.Get("Retry-After"), r.Body)
+	}
+	got := ssDecodeFlow(t, r.Body)
+	ssRequireMessage(t, "ui", got.UI.Messages, 4000100)
+	if w := mfaWhoami(t, s, token); w.Status != http.StatusForbidden {
+		t.Errorf("a throttled code upgraded the session: %s", w)
+	}
+}

@@ -173,12 +173,14 @@ func (m *Method) Login(ctx context.Context, r *http.Request, f *flow.Flow, b *fl
 	if !cfg.has() {
 		return nil, flow.NewFormError(nodeLogin, ui.ErrNoLookupCodes())
 	}
-	throttleKey := "lookup_secret:" + i.ID.String()
-	if err := factor.Allow(ctx, m.throttle, throttleKey); err != nil {
+	guard := factor.NewGuard(ctx, m.throttle, id, i.ID)
+	if err := guard.Allow(ctx); err != nil {
 		return nil, err
 	}
 	k := m.find(cfg, given)
-	factor.Record(ctx, m.throttle, throttleKey, k >= 0)
+	if err := guard.Record(ctx, k >= 0); err != nil {
+		return nil, err
+	}
 	if k < 0 {
 		return nil, flow.NewFormError(nodeLogin, ui.ErrLookupCodeInvalid())
 	}

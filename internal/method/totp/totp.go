@@ -176,8 +176,8 @@ func (m *Method) Login(ctx context.Context, r *http.Request, f *flow.Flow, b *fl
 	if !ok {
 		return nil, flow.NewFormError("", ui.ErrNoTOTPDevice())
 	}
-	throttleKey := "totp:" + i.ID.String()
-	if err := factor.Allow(ctx, m.cfg.Throttle, throttleKey); err != nil {
+	guard := factor.NewGuard(ctx, m.cfg.Throttle, id, i.ID)
+	if err := guard.Allow(ctx); err != nil {
 		return nil, err
 	}
 	k, err := m.key(cfg)
@@ -185,7 +185,9 @@ func (m *Method) Login(ctx context.Context, r *http.Request, f *flow.Flow, b *fl
 		return nil, err
 	}
 	step, ok := m.match(k, b.String("totp_code"), cfg.LastStep)
-	factor.Record(ctx, m.cfg.Throttle, throttleKey, ok)
+	if err := guard.Record(ctx, ok); err != nil {
+		return nil, err
+	}
 	if !ok {
 		return nil, wrongCode()
 	}
