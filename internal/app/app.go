@@ -258,6 +258,11 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		// Link tokens are keyed with the cookie secrets, as Kratos keys them.
 		engineDeps.Methods = append(engineDeps.Methods, link.New(st, identities, mailer, cfg.CookieSecrets(), link.Config{BaseURL: base, Lifespan: ln.Config.Lifespan}).Guard(limiter, recorder))
 	}
+	mfa, err := secondFactorMethods(cfg, st, identities, publicURL, limiter)
+	if err != nil {
+		return nil, err
+	}
+	engineDeps.Methods = append(engineDeps.Methods, mfa...)
 	engine := flow.NewEngine(engineDeps)
 
 	var builtinUI *selfui.Handler

@@ -316,8 +316,11 @@ type WebAuthnMethod struct {
 }
 
 type WebAuthnConfig struct {
-	Passwordless bool       `json:"passwordless"`
-	RP           WebAuthnRP `json:"rp"`
+	Passwordless bool `json:"passwordless"`
+	// Passkeys (Hoplite only, not in Kratos v0.9) makes new keys
+	// discoverable credentials that sign in without an identifier.
+	Passkeys bool       `json:"passkeys"`
+	RP       WebAuthnRP `json:"rp"`
 }
 
 type WebAuthnRP struct {

@@ -76,8 +76,9 @@ courier:
 		"SELFSERVICE_METHODS_OIDC_CONFIG_PROVIDERS":                  `[{"id":"google","provider":"google","client_id":"cid","client_secret":"cs","mapper_url":"file:///m.jsonnet"}]`,
 		"SELFSERVICE_FLOWS_REGISTRATION_AFTER_PASSWORD_HOOKS":        `[{"hook":"session"}]`,
 		"SESSION_CACHE_MAX_AGE":                                      "30s",
-		"SERVE_ADMIN":                                                `{"port": 4600, "max_body_bytes": 2048}`,
-		"SERVE_ADMIN_MAX_BODY_BYTES":                                 "4096",
+		"SELFSERVICE_METHODS_WEBAUTHN_CONFIG_PASSKEYS":               "true",
+		"SERVE_ADMIN":                `{"port": 4600, "max_body_bytes": 2048}`,
+		"SERVE_ADMIN_MAX_BODY_BYTES": "4096",
 		// Unrelated or misspelt variables are ignored.
 		"SERVE_PUBLIC_PORTT":               "nonsense",
 		"HOME":                             "/root",
@@ -108,6 +109,7 @@ courier:
 		{"providers", c.Selfservice.Methods.OIDC.Config.Providers[0].ClientSecret, "cs"},
 		{"hooks", c.Selfservice.Flows.Registration.After.Password.Hooks, []Hook{{Hook: HookSession}}},
 		{"hoplite addition", c.Session.Cache.MaxAge, 30 * time.Second},
+		{"passkeys switch", c.Selfservice.Methods.WebAuthn.Config.Passkeys, true},
 		{"object from env", c.Serve.Admin.Port, 4600},
 		{"key inside object env wins", c.Serve.Admin.MaxBodyBytes, int64(4096)},
 	}

@@ -330,18 +330,9 @@ func TestKratosV09ConfigLoads(t *testing.T) {
 	}
 
 	wantUnsupported := []string{
-		"ciphers.algorithm",
-		"selfservice.methods.lookup_secret.enabled",
 		"selfservice.methods.oidc.config.base_redirect_uri",
 		"selfservice.methods.oidc.config.providers",
 		"selfservice.methods.oidc.enabled",
-		"selfservice.methods.totp.config.issuer",
-		"selfservice.methods.totp.enabled",
-		"selfservice.methods.webauthn.config.passwordless",
-		"selfservice.methods.webauthn.config.rp.display_name",
-		"selfservice.methods.webauthn.config.rp.id",
-		"selfservice.methods.webauthn.config.rp.origin",
-		"selfservice.methods.webauthn.enabled",
 		// allowed_methods and allow_credentials are set to their defaults;
 		// request_log, tls and the top-level version are honoured.
 		"tracing.provider",

@@ -438,6 +438,7 @@ func buildSchema() *node {
 				key("enabled", boolean().withDefault(false)),
 				key("config", object(
 					key("passwordless", boolean()),
+					key("passkeys", boolean()),
 					key("rp", object(
 						key("display_name", str()),
 						key("id", str()),

@@ -195,7 +195,6 @@ tracing:
 		"courier.sms.request_config.method",
 		"courier.sms.request_config.url",
 		"log.redaction_text",
-		"selfservice.methods.lookup_secret.enabled",
 		"sqa-opt-out",
 		"tracing.provider",
 		"tracing.providers.jaeger.local_agent_address",

@@ -421,9 +421,10 @@ const btStepTimeout = 20 * time.Second
 
 // btOpenBrowser starts Chromium with a fresh profile (chromedp makes a new
 // user-data-dir and removes it when the browser exits) and opens a tab.
-func btOpenBrowser(t *testing.T, chromium string) *btBrowser {
+// extra adds command-line options (a suite may need a host mapping).
+func btOpenBrowser(t *testing.T, chromium string, extra ...chromedp.ExecAllocatorOption) *btBrowser {
 	t.Helper()
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append([]chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromium),
 		chromedp.Headless,
 		chromedp.NoSandbox,
@@ -442,6 +443,7 @@ func btOpenBrowser(t *testing.T, chromium string) *btBrowser {
 		chromedp.Flag("metrics-recording-only", true),
 		chromedp.Flag("password-store", "basic"),
 		chromedp.WindowSize(1024, 768),
+	}, extra...)...,
 	)
 	// The browser's goroutines may report an error while it shuts down;
 	// logging to a finished test panics.

@@ -243,3 +243,10 @@ func convertFormValue(m map[string]any, path []string, jsonType string) {
 		}
 	}
 }
+
+// Bool reports whether the value at path is true: a JSON true or a form
+// value strconv.ParseBool accepts as true ("true", "1", …).
+func (b *Body) Bool(path string) bool {
+	v, _ := strconv.ParseBool(b.String(path))
+	return v
+}

@@ -373,7 +373,15 @@ func (e *Engine) replaceExpired(w http.ResponseWriter, r *http.Request, old *Flo
 	f.RequestURL = old.RequestURL
 	f.Refresh, f.RequestedAAL = old.Refresh, old.RequestedAAL
 	f.IdentityID = old.IdentityID
-	if err := e.populate(r, f, nil); err != nil {
+	// A refresh or second-factor login is shown for the session it was
+	// made for, as when it was created.
+	var sess *session.Session
+	if old.Kind == Login && (old.Refresh || old.RequestedAAL == identity.AAL2) {
+		if s, err := e.currentSession(r); err == nil && s != nil && old.IdentityID.Valid && s.IdentityID == old.IdentityID.UUID {
+			sess = s
+		}
+	}
+	if err := e.populate(r, f, sess); err != nil {
 		e.fail(w, r, old, nil, err)
 		return
 	}

@@ -74,11 +74,14 @@ func (e *Engine) InitLogin(t Type) http.HandlerFunc {
 			e.initError(w, r, t, err)
 			return
 		}
-		if forSession != nil && refresh {
-			f.UI.AddMessage(ui.InfoLoginReauth())
-		}
-		if forSession != nil && aal == identity.AAL2 {
+		// As in Kratos, a flow that asks for a second factor the session
+		// lacks says so (1010004) instead of asking to confirm it is you
+		// (1010003); a refresh of a session at aal2 asks to confirm.
+		switch {
+		case forSession != nil && aal == identity.AAL2 && !session.AALSatisfied(forSession, identity.AAL2):
 			f.UI.AddMessage(ui.InfoLoginMFA())
+		case forSession != nil && refresh:
+			f.UI.AddMessage(ui.InfoLoginReauth())
 		}
 		e.storeNewFlow(w, r, f)
 	}
@@ -234,7 +237,11 @@ func (e *Engine) finishLogin(w http.ResponseWriter, r *http.Request, f *Flow, b 
 		return
 	}
 	if !aalMet {
-		redirect(w, r, e.PublicURL("/self-service/login/browser", map[string][]string{"aal": {identity.AAL2}, "return_to": {f.ReturnTo()}}), http.StatusSeeOther)
+		q := map[string][]string{"aal": {identity.AAL2}}
+		if rt := f.ReturnTo(); rt != "" {
+			q["return_to"] = []string{rt}
+		}
+		redirect(w, r, e.PublicURL("/self-service/login/browser", q), http.StatusSeeOther)
 		return
 	}
 	to, err := e.returnTo.Target(f, e.Config.ReturnTo(config.FlowLogin, method))

@@ -261,8 +261,9 @@ func NewFormError(field string, t ui.Text) *FormError {
 
 // SubmissionClaimer is a method that recognises its submissions by their
 // fields when the body names no method: a social sign-in button sends
-// provider=<id>, a lookup-code button lookup_secret_regenerate=true, as
-// Kratos' forms do.
+// provider=<id>, a lookup-code button lookup_secret_regenerate=true, the
+// security-key script only webauthn_login or webauthn_register, as Kratos'
+// forms do.
 type SubmissionClaimer interface {
 	Method
 	ClaimsSubmission(b *Body) bool

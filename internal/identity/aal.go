@@ -56,3 +56,22 @@ func HighestAAL(creds map[CredentialsType]Credentials, kinds []CredentialsKind) 
 		return AAL0
 	}
 }
+
+// CountFactors counts how many of factor f creds provide, over every kind
+// (a WebAuthn credential counts once per key). Methods use it to refuse
+// removing an identity's last first factor.
+func CountFactors(creds map[CredentialsType]Credentials, kinds []CredentialsKind, f Factor) int {
+	n := 0
+	for _, k := range kinds {
+		c, ok := creds[k.CredentialsType()]
+		if !ok {
+			continue
+		}
+		for _, got := range k.Factors(c) {
+			if got == f {
+				n++
+			}
+		}
+	}
+	return n
+}

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -78,6 +79,40 @@ func InfoSettingsTOTPSecret(secret string) Text {
 func InfoSettingsLookupReveal() Text { return info(1050007, "Reveal backup recovery codes", nil) }
 func InfoSettingsLookupRegenerate() Text {
 	return info(1050008, "Generate new backup recovery codes", nil)
+}
+
+// InfoSettingsLookupSecret is one backup code shown (masked once stored).
+func InfoSettingsLookupSecret(code string) Text {
+	return info(1050009, code, map[string]any{"secret": code})
+}
+func InfoSettingsLookupSecretsLabel() Text {
+	return info(1050010, "These are your backup recovery codes. Keep them in a safe place.", nil)
+}
+
+// InfoSettingsLookupSecretUsed stands for a backup code used at usedAt.
+func InfoSettingsLookupSecretUsed(usedAt time.Time) Text {
+	return info(1050014, fmt.Sprintf("Secret was used at %s", usedAt), map[string]any{"used_at": usedAt})
+}
+
+// InfoSettingsLookupSecretList lists backup codes (1050009 or 1050014
+// each); its text joins them, used ones as "used".
+func InfoSettingsLookupSecretList(items []Text) Text {
+	parts := make([]string, len(items))
+	for k, it := range items {
+		parts[k] = it.Text
+		if it.ID == 1050014 {
+			parts[k] = "used"
+		}
+	}
+	return info(1050015, strings.Join(parts, ", "), map[string]any{"secrets": items})
+}
+
+// InfoSettingsWebAuthnRemove labels the removal of a security key.
+func InfoSettingsWebAuthnRemove(name string, addedAt time.Time) Text {
+	if name == "" {
+		name = "unnamed"
+	}
+	return info(1050018, fmt.Sprintf("Remove security key %q", name), map[string]any{"display_name": name, "added_at": addedAt})
 }
 func InfoSettingsLookupConfirm() Text { return info(1050011, "Confirm backup recovery codes", nil) }
 func InfoSettingsWebAuthnAdd() Text   { return info(1050012, "Add security key", nil) }

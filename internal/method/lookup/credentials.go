@@ -4,8 +4,6 @@
 package lookup
 
 import (
-	"encoding/json"
-
 	"github.com/hoplite-id/hoplite/internal/identity"
 )
 
@@ -19,18 +17,8 @@ func (Credentials) CredentialsType() identity.CredentialsType {
 
 // Factors: backup codes are a second factor while one is unused.
 func (Credentials) Factors(c identity.Credentials) []identity.Factor {
-	var cfg struct {
-		RecoveryCodes []struct {
-			UsedAt *string `json:"used_at"`
-		} `json:"recovery_codes"`
-	}
-	if json.Unmarshal(c.Config, &cfg) != nil {
-		return nil
-	}
-	for _, code := range cfg.RecoveryCodes {
-		if code.UsedAt == nil {
-			return []identity.Factor{identity.SecondFactor}
-		}
+	if parseConfig(c.Config).unused() {
+		return []identity.Factor{identity.SecondFactor}
 	}
 	return nil
 }

@@ -168,6 +168,10 @@ func invalidCredentials() error { return flow.NewFormError("", ui.ErrInvalidCred
 // attempt counts, for unknown identifiers as for known ones, so that a
 // lockout does not tell which accounts exist.
 func (m *Method) Login(ctx context.Context, r *http.Request, f *flow.Flow, b *flow.Body, sess *session.Session) (*flow.Result, error) {
+	if f.RequestedAAL == identity.AAL2 {
+		// A second-factor flow takes second factors only, as in Kratos.
+		return nil, flow.ErrNotResponsible
+	}
 	if err := checkLoginFields(b); err != nil {
 		return nil, err
 	}

@@ -4,8 +4,6 @@
 package totp
 
 import (
-	"encoding/json"
-
 	"github.com/hoplite-id/hoplite/internal/identity"
 )
 
@@ -15,12 +13,10 @@ type Credentials struct{}
 // CredentialsType is "totp".
 func (Credentials) CredentialsType() identity.CredentialsType { return identity.CredentialsTOTP }
 
-// Factors: a configured authenticator app is a second factor.
+// Factors: a configured authenticator app is a second factor, whether
+// Hoplite stored its key (encrypted) or Kratos did (in the clear).
 func (Credentials) Factors(c identity.Credentials) []identity.Factor {
-	var cfg struct {
-		TOTPURL string `json:"totp_url"`
-	}
-	if json.Unmarshal(c.Config, &cfg) == nil && cfg.TOTPURL != "" {
+	if _, ok := parseConfig(c.Config); ok {
 		return []identity.Factor{identity.SecondFactor}
 	}
 	return nil

@@ -440,6 +440,30 @@ func (s *Store) UpdateCredentialsConfig(ctx context.Context, identityID uuid.UUI
 	return nil
 }
 
+// SwapCredentialsConfig replaces the config of an identity's credentials
+// of type t only while it still equals old, so that two requests spending
+// the same one-time secret (a TOTP step, a backup code) cannot both
+// succeed. It returns store.ErrConflict when the config changed meanwhile
+// and store.ErrNotFound when there are no such credentials.
+func (s *Store) SwapCredentialsConfig(ctx context.Context, identityID uuid.UUID, t identity.CredentialsType, old, config json.RawMessage) error {
+	res, err := s.db.ExecContext(ctx, s.q("UPDATE identity_credentials SET config = ?, updated_at = ? WHERE identity_id = ? AND type = ? AND config = ?"),
+		string(config), identity.Now(), identityID, string(t), string(old))
+	if err != nil {
+		return s.mapErr(err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return nil
+	}
+	var count int
+	if err := s.db.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM identity_credentials WHERE identity_id = ? AND type = ?"), identityID, string(t)).Scan(&count); err != nil {
+		return s.mapErr(err)
+	}
+	if count == 0 {
+		return store.ErrNotFound
+	}
+	return store.ErrConflict
+}
+
 // UpdateVerifiableAddress stores an address's verification state.
 func (s *Store) UpdateVerifiableAddress(ctx context.Context, a *identity.VerifiableAddress) error {
 	res, err := s.db.ExecContext(ctx, s.q("UPDATE identity_verifiable_addresses SET verified = ?, status = ?, verified_at = ?, updated_at = ? WHERE id = ?"),
