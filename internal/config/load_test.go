@@ -324,11 +324,7 @@ func TestKratosV09ConfigLoads(t *testing.T) {
 	}
 
 	wantUnsupported := []string{
-		"ciphers.algorithm",
 		"selfservice.methods.lookup_secret.enabled",
-		"selfservice.methods.oidc.config.base_redirect_uri",
-		"selfservice.methods.oidc.config.providers",
-		"selfservice.methods.oidc.enabled",
 		"selfservice.methods.totp.config.issuer",
 		"selfservice.methods.totp.enabled",
 		"selfservice.methods.webauthn.config.passwordless",

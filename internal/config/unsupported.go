@@ -34,6 +34,8 @@ var implemented = []string{
 	"selfservice.methods.password",
 	"selfservice.methods.profile",
 	"selfservice.methods.link",
+	"selfservice.methods.oidc",
+	"ciphers",
 	"identity",
 	"courier.smtp",
 	"courier.templates",

@@ -124,7 +124,7 @@ func (e *Engine) SubmitLogin(w http.ResponseWriter, r *http.Request) {
 		methodSession = sess
 	}
 	var res *Result
-	used, err := dispatch(e.LoginMethods, b.Method(), func(m LoginMethod) (err error) {
+	used, err := dispatch(e.LoginMethods, e.submissionMethod(r, b), func(m LoginMethod) (err error) {
 		res, err = m.Login(r.Context(), r, f, b, methodSession)
 		return err
 	})
@@ -148,6 +148,14 @@ func (e *Engine) loginResult(w http.ResponseWriter, r *http.Request, f *Flow, b 
 	f.Active = m.ID()
 	if res.Register {
 		// An unknown social sign-in subject signs up instead, as in Kratos.
+		if !e.Config.Selfservice.Flows.Registration.Enabled {
+			e.fail(w, r, f, b, errRegistrationDisabled())
+			return
+		}
+		if res.Incomplete != nil {
+			e.continueAsRegistration(w, r, f, m, res)
+			return
+		}
 		e.createAndFinishRegistration(w, r, f, b, m, res)
 		return
 	}

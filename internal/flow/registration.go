@@ -94,7 +94,7 @@ func (e *Engine) SubmitRegistration(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var res *Result
-	used, err := dispatch(e.RegistrationMethods, b.Method(), func(m RegistrationMethod) (err error) {
+	used, err := dispatch(e.RegistrationMethods, e.submissionMethod(r, b), func(m RegistrationMethod) (err error) {
 		res, err = m.Register(r.Context(), r, f, b)
 		return err
 	})

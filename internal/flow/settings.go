@@ -197,7 +197,7 @@ func (e *Engine) SubmitSettings(w http.ResponseWriter, r *http.Request) {
 	sess.Identity = i
 	req := &SettingsRequest{Session: sess, Identity: i, Privileged: e.privileged(sess)}
 	var res *Result
-	used, err := dispatch(e.SettingsMethods, b.Method(), func(m SettingsMethod) (err error) {
+	used, err := dispatch(e.SettingsMethods, e.submissionMethod(r, b), func(m SettingsMethod) (err error) {
 		res, err = m.Settings(r.Context(), r, f, b, req)
 		return err
 	})
