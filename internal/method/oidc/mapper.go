@@ -1,6 +1,7 @@
 package oidc
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -85,7 +86,11 @@ func (m *mapper) traits(ctx context.Context, claims *Claims) (json.RawMessage, e
 	if err := json.Unmarshal([]byte(out), &doc); err != nil || len(doc.Identity.Traits) == 0 || string(doc.Identity.Traits) == "null" {
 		return nil, fmt.Errorf("the claims mapper %s must yield an object with identity.traits", httpclient.Redact(m.location))
 	}
-	return doc.Identity.Traits, nil
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, doc.Identity.Traits); err != nil {
+		return nil, err
+	}
+	return compact.Bytes(), nil
 }
 
 // mergeTraits lays the submitted traits over the mapped ones (objects are
