@@ -140,7 +140,11 @@ func newProvider(c config.OIDCProvider, client *http.Client) (provider, error) {
 		}
 		return p, nil
 	case "github", "github-app", "discord", "slack", "facebook", "spotify", "vk", "yandex":
-		return &oauth2Provider{oauth2Base: base, kind: c.Provider}, nil
+		p := &oauth2Provider{oauth2Base: base, kind: c.Provider}
+		if v, ok := testEndpoints.Load(c.Provider); ok {
+			p.authBase, p.apiBase = v.(string), v.(string)
+		}
+		return p, nil
 	}
 	return nil, fmt.Errorf("provider %q: unknown provider kind %q", c.ID, c.Provider)
 }
@@ -357,6 +361,17 @@ func appleClientSecret(c config.OIDCProvider, now time.Time) (string, error) {
 		IssuedAt: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(now.Add(time.Hour)),
 	}).Serialize()
 }
+
+// testEndpoints holds the base URLs that replace the public ones of the
+// OAuth2-only kinds in tests (see SetTestEndpoints). It is deliberately not a
+// configuration key.
+var testEndpoints sync.Map
+
+// SetTestEndpoints makes providers of an OAuth2-only kind (github, discord,
+// …) built from now on use base for everything: base+"/authorize",
+// base+"/token" and the user-info paths below base. For tests only: it lets
+// a loopback server stand in for the provider.
+func SetTestEndpoints(kind, base string) { testEndpoints.Store(kind, base) }
 
 // oauth2Provider is a provider without OpenID Connect: the account is read
 // from its user-info API with the access token.
