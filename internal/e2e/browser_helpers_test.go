@@ -71,8 +71,8 @@ type btEnv struct {
 // btStart starts the UI on a free port, Hoplite configured for that UI, and
 // then the UI's handlers (which need Hoplite's URL). SQLite is enough: the
 // suite tests what a browser sees, which the other suites already check
-// per backend.
-func btStart(t *testing.T) *btEnv {
+// per backend. extra config is merged over the suite's.
+func btStart(t *testing.T, extra ...string) *btEnv {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -109,7 +109,7 @@ selfservice:
 `, uiURL)
 	// testutil servers run in dev mode, as `kratos serve --dev` does for a
 	// UI on plain http: cookies without Secure.
-	env := lcStart(t, testutil.Backend{Name: "sqlite", NewDSN: testutil.NewSQLiteDSN}, cfg, ssSessionHook)
+	env := lcStart(t, testutil.Backend{Name: "sqlite", NewDSN: testutil.NewSQLiteDSN}, append([]string{cfg, ssSessionHook}, extra...)...)
 	ui := &btUI{t: t, URL: uiURL, public: env.s.PublicURL, sdk: env.s.Public.V0alpha2Api}
 	srv := httptest.NewUnstartedServer(ui.handler())
 	srv.Listener.Close()

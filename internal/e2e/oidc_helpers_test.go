@@ -55,7 +55,14 @@ type oidcEnv struct {
 func oidcStart(t *testing.T, b testutil.Backend, extra string) *oidcEnv {
 	t.Helper()
 	op := testop.New(t, oidcAlice, oidcBob, oidcNoMail)
-	cfg := fmt.Sprintf(`
+	s := testutil.StartServer(t, testutil.Options{DSN: b.NewDSN(t), Config: oidcProviderConfig(op.Issuer) + extra})
+	op.Start(oidcClientID, oidcClientSecret, s.PublicURL+"self-service/methods/oidc/callback/"+oidcProvider)
+	return &oidcEnv{s: s, op: op}
+}
+
+// oidcProviderConfig configures the in-test provider at issuer.
+func oidcProviderConfig(issuer string) string {
+	return fmt.Sprintf(`
 ciphers:
   algorithm: xchacha20-poly1305
 secrets:
@@ -81,10 +88,7 @@ selfservice:
             issuer_url: %s
             scope: [email, profile]
             mapper_url: base64://%s
-`, oidcCipherKey, oidcProvider, oidcClientID, oidcClientSecret, op.Issuer, base64.StdEncoding.EncodeToString([]byte(oidcMapper)))
-	s := testutil.StartServer(t, testutil.Options{DSN: b.NewDSN(t), Config: cfg + extra})
-	op.Start(oidcClientID, oidcClientSecret, s.PublicURL+"self-service/methods/oidc/callback/"+oidcProvider)
-	return &oidcEnv{s: s, op: op}
+`, oidcCipherKey, oidcProvider, oidcClientID, oidcClientSecret, issuer, base64.StdEncoding.EncodeToString([]byte(oidcMapper)))
 }
 
 // opHost tells whether u is at the provider.
