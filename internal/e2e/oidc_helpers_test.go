@@ -43,7 +43,8 @@ var (
 	oidcAlice = testop.User{ID: "alice-sub", Username: "alice", Password: "alice-pw", Email: "alice@example.org", EmailVerified: true, GivenName: "Alice", FamilyName: "A"}
 	oidcBob   = testop.User{ID: "bob-sub", Username: "bob", Password: "bob-pw", Email: "bob@example.org", EmailVerified: true, GivenName: "Bob", FamilyName: "B"}
 	// oidcNoMail has no email address: the mapped traits miss one.
-	oidcNoMail = testop.User{ID: "nomail-sub", Username: "nomail", Password: "nomail-pw", GivenName: "Nomail"}
+	oidcNoMail    = testop.User{ID: "nomail-sub", Username: "nomail", Password: "nomail-pw", GivenName: "Nomail"}
+	oidcBobNoMail = testop.User{ID: "bob-nomail-sub", Username: "bob-nomail", Password: "bob-nomail-pw", GivenName: "Bob"}
 )
 
 type oidcEnv struct {
@@ -54,7 +55,7 @@ type oidcEnv struct {
 // oidcStart runs the provider and a Hoplite that signs in with it.
 func oidcStart(t *testing.T, b testutil.Backend, extra string) *oidcEnv {
 	t.Helper()
-	op := testop.New(t, oidcAlice, oidcBob, oidcNoMail)
+	op := testop.New(t, oidcAlice, oidcBob, oidcNoMail, oidcBobNoMail)
 	s := testutil.StartServer(t, testutil.Options{DSN: b.NewDSN(t), Config: oidcProviderConfig(op.Issuer) + extra})
 	op.Start(oidcClientID, oidcClientSecret, s.PublicURL+"self-service/methods/oidc/callback/"+oidcProvider)
 	return &oidcEnv{s: s, op: op}

@@ -108,6 +108,28 @@ func TestOIDCLoginAndRegistration(t *testing.T) {
 		if id, _ := oidcIdentityOf(t, oidcWhoami(t, br3)); id != aliceID {
 			t.Errorf("the third sign-in made identity %s, want %s", id, aliceID)
 		}
+		// Re-authentication: refresh=true asks the provider to sign in again
+		// (prompt=login) and refreshes the same session.
+		before := oidcWhoami(t, br3)
+		rf := br3.initFlow("login", "refresh=true")
+		if oidcNode(rf, "provider", oidcProvider) == nil {
+			t.Fatalf("refresh flow without the provider: %v", rf.nodeNames())
+		}
+		r = env.submitProvider(t, br3, rf, nil)
+		if ssLocation(t, r).Query().Get("prompt") != "login" {
+			t.Errorf("refresh: the authorization request does not ask for prompt=login: %s", ssLocation(t, r))
+		}
+		if r = env.atProvider(t, br3, r, oidcAlice, false); r.Status != http.StatusSeeOther {
+			t.Fatalf("refresh: %s", r)
+		}
+		after := oidcWhoami(t, br3)
+		if after["id"] != before["id"] {
+			t.Errorf("refresh made a new session %v, want %v", after["id"], before["id"])
+		}
+		if m, _ := after["authentication_methods"].([]any); len(m) != 2 {
+			t.Errorf("refresh: authentication_methods %v", m)
+		}
+
 		list := do(t, http.MethodGet, adminURL(s, "identities"), nil)
 		if n := len(decode[[]map[string]any](t, list)); n != 1 {
 			t.Errorf("%d identities, want 1", n)
@@ -155,6 +177,18 @@ func TestOIDCMissingTraits(t *testing.T) {
 		_, traits := oidcIdentityOf(t, oidcWhoami(t, br))
 		if traits["email"] != "nomail@example.org" || lcFirstName(traits) != "Nomail" {
 			t.Errorf("traits: %v", traits)
+		}
+
+		// Starting on a registration flow, the same flow asks for the rest.
+		br2 := ssNewBrowser(t, s)
+		rf := br2.initFlow("registration", "")
+		r = env.atProvider(t, br2, env.submitProvider(t, br2, rf, nil), oidcBobNoMail, false)
+		if r.Status != http.StatusFound || ssLocation(t, r).Query().Get("flow") != rf.ID {
+			t.Fatalf("registration flow with missing traits: want 302 to the same flow, got %s", r)
+		}
+		rf = br2.fetch("registration", rf.ID)
+		if n := oidcNode(rf, "provider", oidcProvider); n == nil || n.Meta.Label.ID != 1040003 || !slices.Contains(rf.node(t, "traits.email").messageIDs(), 4000002) {
+			t.Errorf("registration flow with missing traits: %v", rf.nodeNames())
 		}
 	})
 }
