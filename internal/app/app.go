@@ -190,11 +190,11 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		return nil, err
 	}
 
-	hooks := hook.New(cfg, outbound, logger)
+	hooks := hook.FromConfig(cfg, outbound, logger)
 	engineDeps := flow.Deps{
-		Config: cfg, Store: st, Sessions: sessions, Identities: identities, CSRF: csrfManager, Logger: logger,
-		Hooks:                 hooks,
-		APIFlowChecksDisabled: cfg.Dev && os.Getenv("DEV_DISABLE_API_FLOW_ENFORCEMENT") == "true",
+		Config: flow.FromConfig(cfg, cfg.Dev && os.Getenv("DEV_DISABLE_API_FLOW_ENFORCEMENT") == "true"),
+		Store:  flow.StoreOver(st), Sessions: sessions, Identities: identities, CSRF: csrfManager, Logger: logger,
+		Hooks: hooks,
 	}
 	// The enabled methods, in the order their nodes appear in forms.
 	if cfg.Selfservice.Methods.Profile.Enabled {

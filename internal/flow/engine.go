@@ -33,7 +33,7 @@ type Hooks interface {
 
 // Deps are the engine's dependencies.
 type Deps struct {
-	Config     *config.Config
+	Config     Config
 	Store      Store
 	Sessions   *session.Manager
 	Identities *identity.Service
@@ -43,11 +43,6 @@ type Deps struct {
 
 	// Methods are the enabled methods, in the order their nodes appear.
 	Methods []Method
-	// APIFlowChecksDisabled turns off the refusal of API flow submissions
-	// that come from a browser: Kratos allows that in dev mode with
-	// DEV_DISABLE_API_FLOW_ENFORCEMENT=true, so that API flows can be tried
-	// from a browser.
-	APIFlowChecksDisabled bool
 	// Clock tells the time for expiry and privilege checks; nil means
 	// time.Now. Tests set it instead of sleeping.
 	Clock func() time.Time
@@ -72,8 +67,8 @@ type Engine struct {
 
 // NewEngine wires the engine.
 func NewEngine(d Deps) *Engine {
-	public := d.Config.PublicBaseURL()
-	def, err := url.Parse(d.Config.Selfservice.DefaultBrowserReturnURL)
+	public := d.Config.PublicURL
+	def, err := url.Parse(d.Config.DefaultReturnURL)
 	if err != nil || def.Host == "" {
 		def = public
 	}
@@ -84,7 +79,7 @@ func NewEngine(d Deps) *Engine {
 	e := &Engine{
 		Deps:      d,
 		publicURL: public,
-		returnTo:  NewReturnTo(d.Config.Selfservice.AllowedReturnURLs, def, public),
+		returnTo:  NewReturnTo(d.Config.AllowedReturnURLs, def, public),
 		now:       now,
 
 		LoginMethods:        methodsOf[LoginMethod](d.Methods),
@@ -111,42 +106,13 @@ func (e *Engine) PublicURL(path string, query url.Values) string {
 	return u.String()
 }
 
-func (e *Engine) uiURL(k Kind) string {
-	f := e.Config.Selfservice.Flows
-	switch k {
-	case Login:
-		return f.Login.UIURL
-	case Registration:
-		return f.Registration.UIURL
-	case Settings:
-		return f.Settings.UIURL
-	case Recovery:
-		return f.Recovery.UIURL
-	case Verification:
-		return f.Verification.UIURL
-	}
-	return ""
-}
+func (e *Engine) uiURL(k Kind) string { return e.Config.Kinds[k].UIURL }
 
 func (e *Engine) lifespan(k Kind) time.Duration {
-	f := e.Config.Selfservice.Flows
-	var d time.Duration
-	switch k {
-	case Login:
-		d = f.Login.Lifespan
-	case Registration:
-		d = f.Registration.Lifespan
-	case Settings:
-		d = f.Settings.Lifespan
-	case Recovery:
-		d = f.Recovery.Lifespan
-	case Verification:
-		d = f.Verification.Lifespan
+	if d := e.Config.Kinds[k].Lifespan; d > 0 {
+		return d
 	}
-	if d <= 0 {
-		d = time.Hour
-	}
-	return d
+	return time.Hour
 }
 
 // UIRedirectURL is ui_url with flow=<id> added to its query (fragments and
@@ -234,7 +200,7 @@ func (e *Engine) writeNewFlow(w http.ResponseWriter, r *http.Request, f *Flow) {
 // with code; API and JSON clients get err.
 func (e *Engine) answerSignedIn(w http.ResponseWriter, r *http.Request, t Type, err *httpx.Error, code int) {
 	if t == TypeBrowser && !httpx.WantsJSON(r) {
-		to, rerr := e.returnTo.Target(&Flow{RequestURL: requestURL(r)}, e.Config.Selfservice.DefaultBrowserReturnURL)
+		to, rerr := e.returnTo.Target(&Flow{RequestURL: requestURL(r)}, e.Config.DefaultReturnURL)
 		if rerr != nil {
 			e.initError(w, r, t, rerr)
 			return
@@ -310,7 +276,7 @@ func (e *Engine) Fetch(k Kind) http.HandlerFunc {
 		f, err := e.View(r, k, id)
 		var ns *settingsNoSessionError
 		if errors.As(err, &ns) && ns.browser && !httpx.WantsJSON(r) {
-			redirect(w, r, e.Config.Selfservice.Flows.Login.UIURL, http.StatusFound)
+			redirect(w, r, e.Config.Kinds[Login].UIURL, http.StatusFound)
 			return
 		}
 		if err != nil {
@@ -513,7 +479,7 @@ func (e *Engine) checkSubmitOrigin(r *http.Request, f *Flow, b *Body) error {
 
 // apiFlowChecksDisabled reports whether the browser checks of API flows are
 // off (see Deps.APIFlowChecksDisabled).
-func (e *Engine) apiFlowChecksDisabled() bool { return e.APIFlowChecksDisabled }
+func (e *Engine) apiFlowChecksDisabled() bool { return e.Config.APIFlowChecksDisabled }
 
 // currentSession returns the request's session, or nil when there is none.
 // Storage failures are returned.

@@ -41,7 +41,11 @@ func FormItems(err error) ([]FormErrorItem, bool) {
 		return items, true
 	}
 	var he *httpx.Error
-	if errors.As(err, &he) && he.Code == http.StatusBadRequest {
+	var ii interface{ InvalidReason() string }
+	if !errors.As(err, &he) && errors.As(err, &ii) {
+		he = httpx.As(err)
+	}
+	if he != nil && he.Code == http.StatusBadRequest {
 		reason := he.Reason
 		if reason == "" {
 			reason = he.Message
@@ -176,7 +180,7 @@ func (e *Engine) ForwardError(w http.ResponseWriter, r *http.Request, err error)
 		httpx.WriteError(w, r, serr)
 		return
 	}
-	redirect(w, r, addQuery(e.Config.Selfservice.Flows.Error.UIURL, "id", ec.ID.String()), http.StatusSeeOther)
+	redirect(w, r, addQuery(e.Config.ErrorUIURL, "id", ec.ID.String()), http.StatusSeeOther)
 }
 
 // ErrorsHandler serves GET /self-service/errors?id= (the error UI fetches

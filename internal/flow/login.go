@@ -101,7 +101,7 @@ func (e *Engine) SubmitLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	if sess != nil && !f.Refresh && (f.RequestedAAL != identity.AAL2 || session.AALSatisfied(sess, identity.AAL2)) {
 		if isHTML(r, f) {
-			redirect(w, r, e.Config.Selfservice.DefaultBrowserReturnURL, http.StatusSeeOther)
+			redirect(w, r, e.Config.DefaultReturnURL, http.StatusSeeOther)
 			return
 		}
 		e.fail(w, r, f, nil, errSessionAlreadyAvailable(loginAlreadyReason))
@@ -124,7 +124,7 @@ func (e *Engine) SubmitLogin(w http.ResponseWriter, r *http.Request) {
 		methodSession = sess
 	}
 	var res *Result
-	used, err := dispatch(e.LoginMethods, e.submissionMethod(r, b), func(m LoginMethod) (err error) {
+	used, err := dispatch(e.LoginMethods, b.Method(), b, func(m LoginMethod) (err error) {
 		res, err = m.Login(r.Context(), r, f, b, methodSession)
 		return err
 	})
@@ -148,7 +148,7 @@ func (e *Engine) loginResult(w http.ResponseWriter, r *http.Request, f *Flow, b 
 	f.Active = m.ID()
 	if res.Register {
 		// An unknown social sign-in subject signs up instead, as in Kratos.
-		if !e.Config.Selfservice.Flows.Registration.Enabled {
+		if !e.Config.Kinds[Registration].Enabled {
 			e.fail(w, r, f, b, errRegistrationDisabled())
 			return
 		}

@@ -173,6 +173,8 @@ type RecoveryLinkMethod interface {
 	RecoveryMethod
 	// CreateRecoveryLink returns a link that recovers i on flow f.
 	CreateRecoveryLink(ctx context.Context, f *Flow, i *identity.Identity) (string, error)
+	// LinkLifespan is how long its links stay valid unless asked otherwise.
+	LinkLifespan() time.Duration
 }
 
 // LinkConsumer is a recovery or verification method that takes the token
@@ -207,15 +209,6 @@ type CallbackMethod interface {
 	// settings). For settings, req is the signed-in owner's request, as for
 	// Settings; it is nil for other kinds.
 	Callback(ctx context.Context, w http.ResponseWriter, r *http.Request, f *Flow, req *SettingsRequest) (*Result, error)
-}
-
-// SubmissionClaimer is a method that recognises its submissions by their
-// own fields when they name no method: Kratos' social sign-in buttons send
-// only provider=<id> (or link=/unlink=<id> in settings), and its SDK bodies
-// name the method as well.
-type SubmissionClaimer interface {
-	Method
-	ClaimsSubmission(r *http.Request, b *Body) bool
 }
 
 // CallbackRedirect, returned by CallbackFlow, sends the browser to URL
@@ -284,12 +277,33 @@ func NewFormError(field string, t ui.Text) *FormError {
 	return &FormError{Items: []FormErrorItem{{Field: field, Text: t}}}
 }
 
-// dispatch hands a submission to the method it names. It returns the
-// method that took it (nil when none did) and that method's error; a method
-// answering ErrNotResponsible passes it on to the next.
-func dispatch[M Method](methods []M, name string, call func(M) error) (Method, error) {
+// SubmissionClaimer is a method that recognises its submissions by their
+// fields when the body names no method: a social sign-in button sends
+// provider=<id>, a lookup-code button lookup_secret_regenerate=true, as
+// Kratos' forms do.
+type SubmissionClaimer interface {
+	Method
+	ClaimsSubmission(b *Body) bool
+}
+
+// dispatch hands a submission to the method name names (the body's
+// "method" field, or the link consumer for a link) or, when none takes it, to the first method that claims it by its fields. It
+// returns the method that took it (nil when none did) and that method's
+// error; a method answering ErrNotResponsible passes it on to the next.
+func dispatch[M Method](methods []M, name string, b *Body, call func(M) error) (Method, error) {
 	for _, m := range methods {
 		if m.ID() != name {
+			continue
+		}
+		err := call(m)
+		if errors.Is(err, ErrNotResponsible) {
+			continue
+		}
+		return m, err
+	}
+	for _, m := range methods {
+		c, ok := any(m).(SubmissionClaimer)
+		if !ok || m.ID() == name || !c.ClaimsSubmission(b) {
 			continue
 		}
 		err := call(m)

@@ -21,9 +21,9 @@ import (
 
 func (e *Engine) addressFlowEnabled(k Kind) bool {
 	if k == Recovery {
-		return e.Config.Selfservice.Flows.Recovery.Enabled
+		return e.Config.Kinds[Recovery].Enabled
 	}
-	return e.Config.Selfservice.Flows.Verification.Enabled
+	return e.Config.Kinds[Verification].Enabled
 }
 
 func errAddressFlowDisabled(k Kind) *httpx.Error {
@@ -189,7 +189,7 @@ func (e *Engine) submitAddressFlow(w http.ResponseWriter, r *http.Request, k Kin
 	var res *Result
 	var used Method
 	if k == Recovery {
-		used, err = dispatch(e.RecoveryMethods, method, func(m RecoveryMethod) (err error) {
+		used, err = dispatch(e.RecoveryMethods, method, b, func(m RecoveryMethod) (err error) {
 			res, err = m.Recover(r.Context(), r, f, b)
 			return err
 		})
@@ -217,7 +217,7 @@ func (e *Engine) submitAddressFlow(w http.ResponseWriter, r *http.Request, k Kin
 			}
 			return e.Hooks.After(ctx, r, f, method, i, e.Config.AfterHooks(config.FlowVerification, method))
 		}
-		used, err = dispatch(e.VerificationMethods, method, func(m VerificationMethod) error {
+		used, err = dispatch(e.VerificationMethods, method, b, func(m VerificationMethod) error {
 			return m.Verify(r.Context(), r, f, b, verified)
 		})
 	}
@@ -257,7 +257,7 @@ func (e *Engine) submitAddressFlow(w http.ResponseWriter, r *http.Request, k Kin
 		return
 	}
 	if byLink && k == Verification && f.State == StatePassedChallenge {
-		def := uiOrDefault(e.Config.Selfservice.Flows.Verification.After.DefaultBrowserReturnURL, e.UIRedirectURL(Verification, f.ID))
+		def := uiOrDefault(e.Config.AfterReturnURL(config.FlowVerification), e.UIRedirectURL(Verification, f.ID))
 		to, err := e.returnTo.Target(f, def)
 		if err != nil {
 			e.ForwardError(w, r, err)
@@ -314,13 +314,13 @@ func (e *Engine) finishRecovery(w http.ResponseWriter, r *http.Request, f *Flow,
 		e.fail(w, r, f, b, err)
 		return
 	}
-	max := e.Config.Selfservice.Flows.Settings.PrivilegedSessionMaxAge
+	max := e.Config.PrivilegedSessionMaxAge
 	sf.UI.AddMessage(ui.InfoRecoverySuccessful(s.AuthenticatedAt.Add(max)))
 	if err := e.Store.CreateFlow(ctx, sf); err != nil {
 		e.fail(w, r, f, b, err)
 		return
 	}
-	hooks := e.Config.Selfservice.Flows.Recovery.After.Hooks
+	hooks := e.Config.AfterHooks(config.FlowRecovery, f.Active)
 	if err := e.runBuiltinHooks(r, f, i, s, f.Active, hooks); err != nil {
 		e.fail(w, r, f, b, err)
 		return

@@ -20,7 +20,7 @@ const registrationAlreadyReason = "A valid session was detected and thus registr
 // InitRegistration serves GET /self-service/registration/{browser,api}.
 func (e *Engine) InitRegistration(t Type) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if !e.Config.Selfservice.Flows.Registration.Enabled {
+		if !e.Config.Kinds[Registration].Enabled {
 			e.initError(w, r, t, errRegistrationDisabled())
 			return
 		}
@@ -37,7 +37,7 @@ func (e *Engine) InitRegistration(t Type) http.HandlerFunc {
 			if t == TypeBrowser && !httpx.WantsJSON(r) {
 				// Unlike login, Kratos v0.9 sends a signed-in browser to the
 				// default return URL here, whatever return_to says.
-				redirect(w, r, e.Config.Selfservice.DefaultBrowserReturnURL, http.StatusSeeOther)
+				redirect(w, r, e.Config.DefaultReturnURL, http.StatusSeeOther)
 				return
 			}
 			e.initError(w, r, t, errSessionAlreadyAvailable(registrationAlreadyReason))
@@ -54,7 +54,7 @@ func (e *Engine) InitRegistration(t Type) http.HandlerFunc {
 
 // SubmitRegistration serves POST (and GET) /self-service/registration?flow=.
 func (e *Engine) SubmitRegistration(w http.ResponseWriter, r *http.Request) {
-	if !e.Config.Selfservice.Flows.Registration.Enabled {
+	if !e.Config.Kinds[Registration].Enabled {
 		if httpx.IsJSONRequest(r) {
 			httpx.WriteError(w, r, errRegistrationDisabled())
 		} else {
@@ -75,7 +75,7 @@ func (e *Engine) SubmitRegistration(w http.ResponseWriter, r *http.Request) {
 	}
 	if sess != nil {
 		if isHTML(r, f) {
-			to, err := e.returnTo.Target(f, e.Config.Selfservice.DefaultBrowserReturnURL)
+			to, err := e.returnTo.Target(f, e.Config.DefaultReturnURL)
 			if err != nil {
 				e.ForwardError(w, r, err)
 				return
@@ -94,7 +94,7 @@ func (e *Engine) SubmitRegistration(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var res *Result
-	used, err := dispatch(e.RegistrationMethods, e.submissionMethod(r, b), func(m RegistrationMethod) (err error) {
+	used, err := dispatch(e.RegistrationMethods, b.Method(), b, func(m RegistrationMethod) (err error) {
 		res, err = m.Register(r.Context(), r, f, b)
 		return err
 	})

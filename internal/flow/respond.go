@@ -80,21 +80,6 @@ func (e *Engine) answerPending(w http.ResponseWriter, r *http.Request, f *Flow, 
 	return false
 }
 
-// submissionMethod names the method a submission addresses: its "method"
-// field or, when that is empty, the method that claims the submission by its
-// own fields (see SubmissionClaimer).
-func (e *Engine) submissionMethod(r *http.Request, b *Body) string {
-	if name := b.Method(); name != "" {
-		return name
-	}
-	for _, m := range methodsOf[SubmissionClaimer](e.Methods) {
-		if m.ClaimsSubmission(r, b) {
-			return m.ID()
-		}
-	}
-	return ""
-}
-
 // continueAsRegistration moves a login whose method met an unknown subject
 // with incomplete details (Result.Incomplete) on to a new registration flow
 // that asks for them, as Kratos does.
@@ -229,7 +214,7 @@ func (e *Engine) View(r *http.Request, k Kind, id uuid.UUID) (*Flow, error) {
 	} else if f.Type == TypeBrowser && !e.CSRF.MatchesHash(r, f.CSRFTokenHash) {
 		return nil, csrfViolationOnFetch(r)
 	}
-	if k == Registration && !e.Config.Selfservice.Flows.Registration.Enabled {
+	if k == Registration && !e.Config.Kinds[Registration].Enabled {
 		return nil, errRegistrationDisabled()
 	}
 	if f.IsExpired(e.now()) {

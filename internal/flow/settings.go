@@ -24,7 +24,7 @@ func errIdentityMismatch(code int) *httpx.Error {
 // privileged reports whether the session authenticated recently enough for
 // sensitive changes.
 func (e *Engine) privileged(s *session.Session) bool {
-	max := e.Config.Selfservice.Flows.Settings.PrivilegedSessionMaxAge
+	max := e.Config.PrivilegedSessionMaxAge
 	if max <= 0 {
 		max = time.Hour
 	}
@@ -33,7 +33,7 @@ func (e *Engine) privileged(s *session.Session) bool {
 
 // settingsAAL checks selfservice.flows.settings.required_aal.
 func (e *Engine) settingsAAL(s *session.Session) error {
-	if !session.AALSatisfied(s, session.RequiredAAL(e.Config.Selfservice.Flows.Settings.RequiredAAL, s.Identity)) {
+	if !session.AALSatisfied(s, session.RequiredAAL(e.Config.SettingsRequiredAAL, s.Identity)) {
 		return e.Sessions.ErrAAL2Required("")
 	}
 	return nil
@@ -50,7 +50,7 @@ func (e *Engine) InitSettings(t Type) http.HandlerFunc {
 		}
 		if sess == nil {
 			if t == TypeBrowser && !httpx.WantsJSON(r) {
-				redirect(w, r, e.Config.Selfservice.Flows.Login.UIURL, http.StatusSeeOther)
+				redirect(w, r, e.Config.Kinds[Login].UIURL, http.StatusSeeOther)
 				return
 			}
 			reason := "No active session was found in this request."
@@ -197,7 +197,7 @@ func (e *Engine) SubmitSettings(w http.ResponseWriter, r *http.Request) {
 	sess.Identity = i
 	req := &SettingsRequest{Session: sess, Identity: i, Privileged: e.privileged(sess)}
 	var res *Result
-	used, err := dispatch(e.SettingsMethods, e.submissionMethod(r, b), func(m SettingsMethod) (err error) {
+	used, err := dispatch(e.SettingsMethods, b.Method(), b, func(m SettingsMethod) (err error) {
 		res, err = m.Settings(r.Context(), r, f, b, req)
 		return err
 	})
@@ -251,7 +251,7 @@ func (e *Engine) settingsResult(w http.ResponseWriter, r *http.Request, f *Flow,
 // browsers are sent to sign in, API and JSON clients get 401.
 func (e *Engine) answerNoSettingsSession(w http.ResponseWriter, r *http.Request, f *Flow) {
 	if isHTML(r, f) {
-		redirect(w, r, e.Config.Selfservice.Flows.Login.UIURL, http.StatusFound)
+		redirect(w, r, e.Config.Kinds[Login].UIURL, http.StatusFound)
 		return
 	}
 	httpx.WriteError(w, r, session.ErrSessionInactive())
@@ -315,7 +315,7 @@ func (e *Engine) finishSettings(w http.ResponseWriter, r *http.Request, f *Flow,
 		httpx.WriteJSON(w, http.StatusOK, f)
 		return
 	}
-	def := uiOrDefault(e.Config.MethodReturnURL(config.FlowSettings, method), e.Config.Selfservice.Flows.Settings.After.DefaultBrowserReturnURL, e.UIRedirectURL(Settings, f.ID))
+	def := uiOrDefault(e.Config.MethodReturnURL(config.FlowSettings, method), e.Config.AfterReturnURL(config.FlowSettings), e.UIRedirectURL(Settings, f.ID))
 	to, err := e.returnTo.Target(f, def)
 	if err != nil {
 		e.ForwardError(w, r, err)

@@ -12,7 +12,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/hoplite-id/hoplite/internal/httpx"
 	"github.com/hoplite-id/hoplite/internal/schema"
 	"github.com/hoplite-id/hoplite/internal/store"
 )
@@ -77,7 +76,7 @@ func (s *Service) SchemaFor(schemaID string) (*schema.Schema, error) {
 	}
 	sc, ok := s.schemas.Get(schemaID)
 	if !ok {
-		return nil, httpx.BadRequest(fmt.Sprintf("The identity schema %q does not exist.", schemaID))
+		return nil, invalid(fmt.Sprintf("The identity schema %q does not exist.", schemaID))
 	}
 	return sc, nil
 }
@@ -91,10 +90,10 @@ const maxIdentifierLength = 512
 // cannot store it).
 func storable(what, v string) error {
 	if len(v) > maxIdentifierLength {
-		return httpx.BadRequest(fmt.Sprintf("%s is longer than %d bytes.", what, maxIdentifierLength))
+		return invalid(fmt.Sprintf("%s is longer than %d bytes.", what, maxIdentifierLength))
 	}
 	if strings.ContainsRune(v, 0) {
-		return httpx.BadRequest(what + " contains a NUL character.")
+		return invalid(what + " contains a NUL character.")
 	}
 	return nil
 }
@@ -251,7 +250,7 @@ func (s *Service) Create(ctx context.Context, i *Identity) error {
 		i.State = StateActive
 	}
 	if !i.State.Valid() {
-		return httpx.BadRequest(fmt.Sprintf("The identity state %q is not valid; use active or inactive.", i.State))
+		return invalid(fmt.Sprintf("The identity state %q is not valid; use active or inactive.", i.State))
 	}
 	now := Now()
 	i.CreatedAt, i.UpdatedAt = now, now
@@ -270,7 +269,7 @@ func (s *Service) Create(ctx context.Context, i *Identity) error {
 // Update validates and stores an identity's new state.
 func (s *Service) Update(ctx context.Context, i *Identity) error {
 	if !i.State.Valid() {
-		return httpx.BadRequest(fmt.Sprintf("The identity state %q is not valid; use active or inactive.", i.State))
+		return invalid(fmt.Sprintf("The identity state %q is not valid; use active or inactive.", i.State))
 	}
 	i.UpdatedAt = Now()
 	if _, err := s.Prepare(i); err != nil {
@@ -308,6 +307,17 @@ func (s *Service) List(ctx context.Context, offset, limit int) ([]*Identity, int
 func (s *Service) Delete(ctx context.Context, id uuid.UUID) error {
 	return s.store.DeleteIdentity(ctx, id)
 }
+
+// InvalidError is an identity the caller got wrong (an unknown schema, a
+// bad state, an identifier that cannot be stored).
+type InvalidError struct{ Reason string }
+
+func (e *InvalidError) Error() string { return e.Reason }
+
+// InvalidReason tells the HTTP edge to answer 400 with the reason.
+func (e *InvalidError) InvalidReason() string { return e.Reason }
+
+func invalid(reason string) error { return &InvalidError{Reason: reason} }
 
 // IsConflict reports whether err is a uniqueness conflict.
 func IsConflict(err error) bool { return errors.Is(err, store.ErrConflict) }

@@ -116,11 +116,11 @@ func providerNode(pid string, t ui.Text) ui.Node {
 }
 
 // ClaimsSubmission takes submissions that carry provider (login,
-// registration) or link/unlink (settings), in the body or the query, as
-// Kratos does.
-func (m *Method) ClaimsSubmission(r *http.Request, b *flow.Body) bool {
+// registration) or link/unlink (settings), as Kratos' forms send them
+// without a method field.
+func (m *Method) ClaimsSubmission(b *flow.Body) bool {
 	for _, k := range []string{"provider", "link", "unlink"} {
-		if field(r, b, k) != "" {
+		if b.String(k) != "" {
 			return true
 		}
 	}

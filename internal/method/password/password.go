@@ -18,6 +18,7 @@ import (
 	"github.com/hoplite-id/hoplite/internal/httpx"
 	"github.com/hoplite-id/hoplite/internal/identity"
 	"github.com/hoplite-id/hoplite/internal/passwordpolicy"
+	"github.com/hoplite-id/hoplite/internal/secret"
 	"github.com/hoplite-id/hoplite/internal/session"
 	"github.com/hoplite-id/hoplite/internal/store"
 	"github.com/hoplite-id/hoplite/internal/ui"
@@ -70,7 +71,7 @@ func (m *Method) compareDummy(ctx context.Context, password string) {
 	m.dummyOnce.Do(func() {
 		// Generating only fails for inputs far from this one (passwords over
 		// bcrypt's 72 bytes), so the error is not expected.
-		m.dummyHash, _ = m.hasher.Generate(context.Background(), []byte(session.RandomToken(24)))
+		m.dummyHash, _ = m.hasher.Generate(context.Background(), []byte(secret.RandomToken(24)))
 	})
 	_ = m.hasher.Compare(ctx, []byte(password), m.dummyHash)
 }
