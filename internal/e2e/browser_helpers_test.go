@@ -325,8 +325,12 @@ func btFlowPage(kind string, f btFlow) map[string]any {
 	for _, g := range groups {
 		form := btFormView{ID: "form-" + g, Action: f.UI.Action, Method: f.UI.Method}
 		for _, n := range f.UI.Nodes {
-			if n.Group == g || n.Group == "default" {
-				form.Nodes = append(form.Nodes, btNode(n))
+			v := btNode(n)
+			// The social sign-in form takes only the hidden default nodes
+			// (the anti-CSRF token): a required identifier would block its
+			// buttons, as it would in the reference UI.
+			if n.Group == g || (n.Group == "default" && (g != "oidc" || v.InputType == "hidden")) {
+				form.Nodes = append(form.Nodes, v)
 			}
 		}
 		forms = append(forms, form)
@@ -676,6 +680,8 @@ type btPage struct {
 	Hops   []btHop `json:"-"`
 }
 
+// Form ids are read as attributes: a form holding an input named "id" (a
+// provider's sign-in page) shadows its id property.
 const btSnapshotJS = `(() => {
   const all = (s) => Array.from(document.querySelectorAll(s));
   const data = {};
@@ -696,8 +702,8 @@ const btSnapshotJS = `(() => {
       const n = e.closest("[data-node-name]");
       return {id: Number(e.dataset.messageId), type: e.dataset.messageType || "", node: n ? n.dataset.nodeName : "", text: e.textContent};
     }),
-    inputs: all("input").map((e) => ({form: e.form ? e.form.id : "", name: e.name, type: e.type, value: e.value, required: e.required, disabled: e.disabled})),
-    buttons: all("button").map((e) => ({form: e.form ? e.form.id : "", name: e.name, value: e.value, text: e.textContent})),
+    inputs: all("input").map((e) => ({form: e.form ? (e.form.getAttribute("id") || "") : "", name: e.name, type: e.type, value: e.value, required: e.required, disabled: e.disabled})),
+    buttons: all("button").map((e) => ({form: e.form ? (e.form.getAttribute("id") || "") : "", name: e.name, value: e.value, text: e.textContent})),
     data: data,
   };
 })()`
