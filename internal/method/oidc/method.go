@@ -273,13 +273,11 @@ func (m *Method) CallbackFlow(r *http.Request) (uuid.UUID, error) {
 		if err := r.ParseForm(); err != nil {
 			return uuid.Nil, httpx.BadRequest("The callback's form could not be read.")
 		}
-		u := *r.URL
-		q := u.Query()
+		q := r.URL.Query()
 		for k, vs := range r.PostForm {
 			q[k] = vs
 		}
-		u.RawQuery = q.Encode()
-		return uuid.Nil, &flow.CallbackRedirect{URL: (&url.URL{Path: u.Path, RawQuery: u.RawQuery}).String()}
+		return uuid.Nil, &flow.CallbackRedirect{URL: m.redirectURL(r.PathValue("provider")) + "?" + q.Encode()}
 	}
 	st, err := m.states.read(r)
 	if err != nil {

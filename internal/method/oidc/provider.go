@@ -203,6 +203,19 @@ func (p *oidcProvider) discover(ctx context.Context) (*gooidc.Provider, error) {
 		ctx = gooidc.InsecureIssuerURLContext(ctx, p.issuer)
 	}
 	d, err := gooidc.NewProvider(ctx, p.issuer)
+	if err != nil && strings.Contains(err.Error(), "did not match the issuer") {
+		// Issuers differ from their configured URL by a trailing slash
+		// more often than not ("https://op.example/" announced for
+		// "https://op.example"): that one difference is forgiven, and the
+		// announced issuer is then the one ID tokens must name.
+		alt := strings.TrimSuffix(p.issuer, "/")
+		if alt == p.issuer {
+			alt += "/"
+		}
+		if d2, err2 := gooidc.NewProvider(ctx, alt); err2 == nil {
+			d, err = d2, nil
+		}
+	}
 	if err != nil {
 		return nil, &errProvider{err}
 	}

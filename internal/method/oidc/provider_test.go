@@ -20,6 +20,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/hoplite-id/hoplite/internal/config"
+	"github.com/hoplite-id/hoplite/internal/testutil/testop"
 )
 
 // userInfoServer answers the user-info endpoints of the OAuth2-only kinds
@@ -217,3 +218,24 @@ func TestMapper(t *testing.T) {
 }
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+func TestDiscoveryForgivesATrailingSlash(t *testing.T) {
+	op := testop.New(t)
+	op.Start("c", "s", "http://127.0.0.1/cb")
+	p, err := newProvider(config.OIDCProvider{ID: "x", Provider: "generic", ClientID: "c", IssuerURL: op.Issuer + "/"}, http.DefaultClient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := p.oauth2Config(context.Background(), "http://127.0.0.1/cb")
+	if err != nil {
+		t.Fatalf("discovery with a trailing slash: %v", err)
+	}
+	if !strings.HasPrefix(c.Endpoint.AuthURL, op.Issuer+"/") || !strings.Contains(strings.Join(c.Scopes, " "), "openid") {
+		t.Errorf("endpoints: %+v", c)
+	}
+	// A different issuer is still refused.
+	p, _ = newProvider(config.OIDCProvider{ID: "x", Provider: "generic", ClientID: "c", IssuerURL: op.Issuer + "/other"}, http.DefaultClient)
+	if _, err := p.oauth2Config(context.Background(), ""); err == nil {
+		t.Error("a wrong issuer was accepted")
+	}
+}
