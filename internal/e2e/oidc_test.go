@@ -16,6 +16,8 @@ import (
 	"strings"
 	"testing"
 
+	kratos "github.com/ory/kratos-client-go"
+
 	"github.com/hoplite-id/hoplite/internal/testutil"
 	"github.com/hoplite-id/hoplite/internal/testutil/testop"
 )
@@ -415,6 +417,25 @@ func TestOIDCErrors(t *testing.T) {
 		f = ssDecodeFlow(t, r.Body)
 		if len(f.UI.Messages) != 1 || !strings.Contains(f.UI.Messages[0].Text, "Browser endpoint") {
 			t.Errorf("messages: %+v", f.UI.Messages)
+		}
+	})
+
+	t.Run("API flow with the SDK", func(t *testing.T) {
+		api := s.Public.V0alpha2Api
+		ctx := context.Background()
+		f, _, err := api.InitializeSelfServiceLoginFlowWithoutBrowser(ctx).Execute()
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := kratos.NewSubmitSelfServiceLoginFlowWithOidcMethodBody("oidc", oidcProvider)
+		_, res, err := api.SubmitSelfServiceLoginFlow(ctx).Flow(f.Id).
+			SubmitSelfServiceLoginFlowBody(kratos.SubmitSelfServiceLoginFlowWithOidcMethodBodyAsSubmitSelfServiceLoginFlowBody(body)).Execute()
+		if err == nil || sdkStatus(res) != http.StatusBadRequest {
+			t.Fatalf("want 400, got %d %v", sdkStatus(res), err)
+		}
+		var failed kratos.SelfServiceLoginFlow
+		if err := json.Unmarshal([]byte(sdkErrorBody(err)), &failed); err != nil || len(failed.Ui.Messages) != 1 || failed.Ui.Messages[0].Id != 4000001 {
+			t.Errorf("the 400 should be the flow with one 4000001 message: %s", sdkErrorBody(err))
 		}
 	})
 
