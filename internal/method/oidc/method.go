@@ -25,6 +25,10 @@ import (
 
 const id = string(identity.CredentialsOIDC)
 
+// maxStateCookie bounds the state cookie's value, below the 4096 bytes
+// browsers keep of a cookie with its name and attributes.
+const maxStateCookie = 3800
+
 // callbackPath is where providers send the browser back, followed by the
 // provider's id.
 const callbackPath = "/self-service/methods/oidc/callback/"
@@ -234,6 +238,11 @@ func (m *Method) start(ctx context.Context, f *flow.Flow, pid string, traits jso
 	cookie, err := m.states.cookie(st)
 	if err != nil {
 		return nil, err
+	}
+	if len(cookie.Value) > maxStateCookie {
+		// Browsers drop larger cookies silently, and the callback would
+		// find no state: refuse here, where the user can be told.
+		return nil, flow.NewFormError("", ui.ErrValidation("The submitted traits are too large to continue the social sign-in with."))
 	}
 	res := flow.Redirect(conf.AuthCodeURL(st.State, opts...))
 	res.Cookies = []*http.Cookie{cookie}
