@@ -165,6 +165,9 @@ func TestOIDCMissingTraits(t *testing.T) {
 		if v, _ := f.node(t, "traits.name.first").value(); v != "Nomail" {
 			t.Errorf("traits.name.first is not pre-filled with the mapped value: %v", v)
 		}
+		if names := f.nodeNames(); len(names) < 2 || names[0] != "csrf_token" || names[1] != "provider" {
+			t.Errorf("the continuation's nodes should start with csrf_token and the provider, as in Kratos: %v", names)
+		}
 		if slices.Contains(f.nodeNames(), "password") {
 			t.Errorf("the continuation should show only the provider's form: %v", f.nodeNames())
 		}

@@ -433,6 +433,9 @@ func (m *Method) newIdentity(ctx context.Context, p provider, claims *Claims, su
 			// messages.
 			f.UI.Nodes = nil
 			f.UI.Messages = nil
+			// The anti-CSRF token comes first, as in Kratos; the engine fills
+			// in its value.
+			f.UI.SetCSRF("")
 			f.UI.Append(providerNode(pid, ui.InfoRegistrationContinue()))
 			for _, n := range flow.TraitNodes(sc, ui.GroupOIDC, traits) {
 				f.UI.Append(n)
