@@ -50,6 +50,7 @@ var implemented = []string{
 	"log.leak_sensitive_values",
 	"version",
 	"clients.http",
+	"security",
 }
 
 func isImplemented(path string) bool {

@@ -14,11 +14,14 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/hoplite-id/hoplite/internal/audit"
 	"github.com/hoplite-id/hoplite/internal/courier"
 	"github.com/hoplite-id/hoplite/internal/flow"
+	"github.com/hoplite-id/hoplite/internal/httpx"
 	"github.com/hoplite-id/hoplite/internal/identity"
 	"github.com/hoplite-id/hoplite/internal/secret"
 	"github.com/hoplite-id/hoplite/internal/store"
+	"github.com/hoplite-id/hoplite/internal/throttle"
 	"github.com/hoplite-id/hoplite/internal/ui"
 )
 
@@ -57,6 +60,19 @@ type Config struct {
 	// else the public base URL).
 	BaseURL  *url.URL
 	Lifespan time.Duration
+	// Clock tells the time for token issue and expiry; nil means
+	// time.Now. Tests set it instead of sleeping.
+	Clock func() time.Time
+}
+
+// MailLimit allows one mail per address per cooldown (throttle.Limiter).
+type MailLimit interface {
+	Take(ctx context.Context, key throttle.Key) (time.Duration, error)
+}
+
+// Auditor records security events (audit.Recorder).
+type Auditor interface {
+	Record(ctx context.Context, e audit.Event)
 }
 
 // Method implements flow.RecoveryMethod, flow.RecoveryLinkMethod and
@@ -67,6 +83,32 @@ type Method struct {
 	mailer     Mailer
 	hasher     *secret.TokenHasher
 	cfg        Config
+	mailLimit  MailLimit
+	audit      Auditor
+}
+
+// Guard adds the per-address mail cooldown and security events (either
+// may be nil).
+func (m *Method) Guard(l MailLimit, a Auditor) *Method {
+	m.mailLimit, m.audit = l, a
+	return m
+}
+
+// cooledDown reports that a mail to address was sent too recently to send
+// another. The flow answers as if it sent one: the client must not learn
+// more than from a normal answer.
+func (m *Method) cooledDown(ctx context.Context, kind, address string) (bool, error) {
+	if m.mailLimit == nil {
+		return false, nil
+	}
+	wait, err := m.mailLimit.Take(ctx, throttle.Mail(kind, address))
+	if err != nil {
+		return false, err
+	}
+	if wait > 0 {
+		httpx.Logger(ctx).Info("mail not sent: the address is cooling down after a recent mail", "retry_after", wait.String())
+	}
+	return wait > 0, nil
 }
 
 // New wires the method. secrets key the stored token hashes.
@@ -75,6 +117,14 @@ func New(st Store, identities *identity.Service, mailer Mailer, secrets []string
 		cfg.Lifespan = time.Hour
 	}
 	return &Method{store: st, identities: identities, mailer: mailer, hasher: secret.NewTokenHasher("link-token", secrets), cfg: cfg}
+}
+
+// now is the method's clock at storage precision.
+func (m *Method) now() time.Time {
+	if m.cfg.Clock != nil {
+		return m.cfg.Clock().UTC().Truncate(time.Microsecond)
+	}
+	return identity.Now()
 }
 
 // ID is "link".
@@ -119,7 +169,7 @@ func (m *Method) link(kind string, flowID uuid.UUID, token string) string {
 // newToken stores a fresh token and returns its plain value.
 func (m *Method) newToken(ctx context.Context, kind string, f *flow.Flow, identityID, addressID uuid.UUID, expires time.Time) (string, error) {
 	plain := secret.RandomToken(32)
-	now := identity.Now()
+	now := m.now()
 	t := &Token{
 		ID: uuid.New(), Kind: kind, Hash: m.hasher.Hash(plain), IssuedAt: now, ExpiresAt: expires,
 		IdentityID: uuid.NullUUID{UUID: identityID, Valid: identityID != uuid.Nil},
@@ -136,7 +186,7 @@ func (m *Method) useToken(ctx context.Context, kind, plain string) (*Token, erro
 		return nil, ErrTokenInvalid
 	}
 	for _, h := range m.hasher.Candidates(plain) {
-		t, err := m.store.UseToken(ctx, kind, h, identity.Now())
+		t, err := m.store.UseToken(ctx, kind, h, m.now())
 		if errors.Is(err, store.ErrNotFound) {
 			continue
 		}
@@ -148,8 +198,8 @@ func (m *Method) useToken(ctx context.Context, kind, plain string) (*Token, erro
 // expired reports a token used after its expiry: the flow answers as for an
 // expired flow (a new flow with the "expired" message), not as for an
 // unknown link.
-func expired(t *Token) error {
-	if time.Now().Before(t.ExpiresAt) {
+func (m *Method) expired(t *Token) error {
+	if m.now().Before(t.ExpiresAt) {
 		return nil
 	}
 	return &flow.ExpiredError{ExpiredAt: t.ExpiresAt}
@@ -201,6 +251,13 @@ func (m *Method) Recover(ctx context.Context, r *http.Request, f *flow.Flow, b *
 	if err != nil {
 		return nil, err
 	}
+	if cool, err := m.cooledDown(ctx, KindRecovery, email); err != nil || cool {
+		if err != nil {
+			return nil, err
+		}
+		sentEmail(f, email, ui.InfoRecoveryEmailSent())
+		return nil, nil
+	}
 	addr, err := m.store.FindRecoveryAddress(ctx, "email", email)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -214,7 +271,7 @@ func (m *Method) Recover(ctx context.Context, r *http.Request, f *flow.Flow, b *
 		if err != nil {
 			return nil, err
 		}
-		token, err := m.newToken(ctx, KindRecovery, f, i.ID, addr.ID, time.Now().Add(m.cfg.Lifespan))
+		token, err := m.newToken(ctx, KindRecovery, f, i.ID, addr.ID, m.now().Add(m.cfg.Lifespan))
 		if err != nil {
 			return nil, err
 		}
@@ -235,7 +292,7 @@ func (m *Method) recoverWithToken(ctx context.Context, f *flow.Flow, plain strin
 	if err != nil {
 		return nil, err
 	}
-	if err := expired(t); err != nil {
+	if err := m.expired(t); err != nil {
 		return nil, err
 	}
 	i, err := m.identities.Get(ctx, t.IdentityID.UUID, false)
@@ -263,11 +320,14 @@ func (m *Method) recoverWithToken(ctx context.Context, f *flow.Flow, plain strin
 			}
 		}
 	}
+	if m.audit != nil {
+		m.audit.Record(ctx, audit.For(audit.RecoveryUsed, i.ID, map[string]any{"method": "link", "admin_link": !t.AddressID.Valid}))
+	}
 	return i, nil
 }
 
 func (m *Method) markVerified(ctx context.Context, a *identity.VerifiableAddress) error {
-	now := identity.Now()
+	now := m.now()
 	a.Verified, a.Status, a.VerifiedAt, a.UpdatedAt = true, identity.AddressStatusCompleted, &now, now
 	return m.store.UpdateVerifiableAddress(ctx, a)
 }
@@ -291,6 +351,13 @@ func (m *Method) Verify(ctx context.Context, r *http.Request, f *flow.Flow, b *f
 	email, err := submittedEmail(b)
 	if err != nil {
 		return err
+	}
+	if cool, err := m.cooledDown(ctx, KindVerification, email); err != nil || cool {
+		if err != nil {
+			return err
+		}
+		sentEmail(f, email, ui.InfoVerificationEmailSent())
+		return nil
 	}
 	addr, err := m.store.FindVerifiableAddress(ctx, "email", email)
 	switch {
@@ -320,7 +387,7 @@ func (m *Method) SendVerification(ctx context.Context, r *http.Request, f *flow.
 }
 
 func (m *Method) sendVerification(ctx context.Context, f *flow.Flow, i *identity.Identity, a *identity.VerifiableAddress) error {
-	token, err := m.newToken(ctx, KindVerification, f, i.ID, a.ID, time.Now().Add(m.cfg.Lifespan))
+	token, err := m.newToken(ctx, KindVerification, f, i.ID, a.ID, m.now().Add(m.cfg.Lifespan))
 	if err != nil {
 		return err
 	}
@@ -329,7 +396,7 @@ func (m *Method) sendVerification(ctx context.Context, f *flow.Flow, i *identity
 		return err
 	}
 	if a.Status == identity.AddressStatusPending {
-		a.Status, a.UpdatedAt = identity.AddressStatusSent, identity.Now()
+		a.Status, a.UpdatedAt = identity.AddressStatusSent, m.now()
 		return m.store.UpdateVerifiableAddress(ctx, a)
 	}
 	return nil
@@ -343,7 +410,7 @@ func (m *Method) verifyWithToken(ctx context.Context, f *flow.Flow, plain string
 	if err != nil {
 		return err
 	}
-	if err := expired(t); err != nil {
+	if err := m.expired(t); err != nil {
 		return err
 	}
 	i, err := m.identities.Get(ctx, t.IdentityID.UUID, false)
