@@ -309,15 +309,17 @@ func (m *Method) Callback(ctx context.Context, w http.ResponseWriter, r *http.Re
 		return nil, errUnknownProvider(pid)
 	}
 	q := r.URL.Query()
+	// The state comes first: only the provider the browser was sent to can
+	// end the sign-in, with a code or with an error.
+	if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(st.State)) != 1 {
+		return nil, flow.NewFormError("", ui.ErrValidation("The social sign-in could not be completed: the state parameter does not match. Please start again."))
+	}
 	if e := q.Get("error"); e != "" {
 		reason := fmt.Sprintf("Unable to complete OpenID Connect flow because the OpenID Provider returned error %q", truncate(e, 64))
 		if d := q.Get("error_description"); d != "" {
 			reason += ": " + truncate(d, 256)
 		}
 		return nil, flow.NewFormError("", ui.ErrValidation(reason))
-	}
-	if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(st.State)) != 1 {
-		return nil, flow.NewFormError("", ui.ErrValidation("The social sign-in could not be completed: the state parameter does not match. Please start again."))
 	}
 	code := q.Get("code")
 	if code == "" {
