@@ -355,6 +355,9 @@ func (m *Method) Callback(ctx context.Context, w http.ResponseWriter, r *http.Re
 	}
 	identifier := pid + ":" + claims.Subject
 	owner, _, err := m.store.FindByCredentialsIdentifier(ctx, identity.CredentialsOIDC, identifier)
+	if errors.Is(err, store.ErrInvalidText) {
+		return nil, flow.NewFormError("", ui.ErrValidation("The social sign-in could not be completed: the provider named the account in a way that cannot be stored."))
+	}
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, err
 	}
