@@ -56,7 +56,7 @@ type oidcEnv struct {
 func oidcStart(t *testing.T, b testutil.Backend, extra string) *oidcEnv {
 	t.Helper()
 	op := testop.New(t, oidcAlice, oidcBob, oidcNoMail, oidcBobNoMail)
-	s := testutil.StartServer(t, testutil.Options{DSN: b.NewDSN(t), Config: oidcProviderConfig(op.Issuer) + extra})
+	s := testutil.StartServer(t, testutil.Options{DSN: b.NewDSN(t), Config: lcMergeYAML(t, oidcProviderConfig(op.Issuer), extra)})
 	op.Start(oidcClientID, oidcClientSecret, s.PublicURL+"self-service/methods/oidc/callback/"+oidcProvider)
 	return &oidcEnv{s: s, op: op}
 }

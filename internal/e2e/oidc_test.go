@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	kratos "github.com/ory/kratos-client-go"
 
@@ -459,4 +460,49 @@ func TestOIDCErrors(t *testing.T) {
 		env.op.Stop()
 		onLoginFlow(t, br, br.get(loc.String()), f.ID, "could not be reached")
 	})
+}
+
+// TestOIDCLinkNeedsRecentLogin: linking is a sensitive change. A stale
+// session is sent to sign in again; the link submission is kept and
+// replayed when the browser comes back, which then goes on to the provider.
+func TestOIDCLinkNeedsRecentLogin(t *testing.T) {
+	env := oidcStart(t, testutil.Backends()[0], "selfservice:\n  flows:\n    settings:\n      privileged_session_max_age: 1s\n")
+	s := env.s
+	cr := doJSON(t, http.MethodPost, adminURL(s, "identities"), map[string]any{
+		"traits":      map[string]any{"email": oidcBob.Email},
+		"credentials": map[string]any{"password": map[string]any{"config": map[string]any{"password": ssPassword}}},
+	})
+	if cr.Status != http.StatusCreated {
+		t.Fatal(cr)
+	}
+	br := ssNewBrowser(t, s)
+	lf := br.initFlow("login", "")
+	if r := br.postForm(lf.UI.Action, ssFormFor(t, lf, "method", "password", "identifier", oidcBob.Email, "password", ssPassword)); r.Status != http.StatusSeeOther {
+		t.Fatalf("password login: %s", r)
+	}
+	time.Sleep(1100 * time.Millisecond) // the session is no longer privileged
+
+	sf := br.initFlow("settings", "")
+	r := br.postForm(sf.UI.Action, url.Values{"csrf_token": {sf.csrf(t)}, "link": {oidcProvider}})
+	if r.Status != http.StatusSeeOther || r.Header.Get("Location") != lcReauthURL(s, sf.ID) {
+		t.Fatalf("stale link: want 303 to sign in again, got %s", r)
+	}
+	r = br.get(r.Header.Get("Location"))
+	rf := br.fetch("login", ssLocation(t, r).Query().Get("flow"))
+	r = br.postForm(rf.UI.Action, ssFormFor(t, rf, "method", "password", "identifier", oidcBob.Email, "password", ssPassword))
+	if r.Status != http.StatusSeeOther || r.Header.Get("Location") != s.PublicURL+"self-service/settings?flow="+sf.ID {
+		t.Fatalf("re-login: want 303 back to the settings flow, got %s", r)
+	}
+	// Coming back replays the link submission: on to the provider.
+	r = br.get(r.Header.Get("Location"))
+	if r.Status != http.StatusSeeOther || !env.atOP(ssLocation(t, r)) {
+		t.Fatalf("resumed link: want 303 to the provider, got %s", r)
+	}
+	r = env.atProvider(t, br, r, oidcBob, false)
+	if r.Status != http.StatusSeeOther || ssLocation(t, r).Query().Get("flow") != sf.ID {
+		t.Fatalf("link callback: %s", r)
+	}
+	if sf = br.fetch("settings", sf.ID); sf.State != "success" || oidcNode(sf, "unlink", oidcProvider) == nil {
+		t.Errorf("after the resumed link: state %s, nodes %v", sf.State, sf.nodeNames())
+	}
 }
