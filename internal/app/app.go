@@ -21,6 +21,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/hoplite-id/hoplite/internal/audit"
+	"github.com/hoplite-id/hoplite/internal/cipher"
 	"github.com/hoplite-id/hoplite/internal/config"
 	"github.com/hoplite-id/hoplite/internal/courier"
 	"github.com/hoplite-id/hoplite/internal/csrf"
@@ -31,6 +32,7 @@ import (
 	"github.com/hoplite-id/hoplite/internal/httpx"
 	"github.com/hoplite-id/hoplite/internal/identity"
 	"github.com/hoplite-id/hoplite/internal/method/link"
+	"github.com/hoplite-id/hoplite/internal/method/oidc"
 	"github.com/hoplite-id/hoplite/internal/method/password"
 	"github.com/hoplite-id/hoplite/internal/method/profile"
 	"github.com/hoplite-id/hoplite/internal/metrics"
@@ -263,6 +265,28 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		return nil, err
 	}
 	engineDeps.Methods = append(engineDeps.Methods, mfa...)
+	// Secrets read back later (social sign-in tokens) are encrypted with
+	// ciphers.algorithm and secrets.cipher.
+	secretsCipher, err := cipher.New(cfg.Ciphers.Algorithm, cfg.Secrets.Cipher)
+	if err != nil {
+		return nil, err
+	}
+	if oc := cfg.Selfservice.Methods.OIDC; oc.Enabled {
+		base := publicURL
+		if oc.Config.BaseRedirectURI != "" {
+			if u, err := url.Parse(oc.Config.BaseRedirectURI); err == nil && u.Host != "" {
+				base = u
+			}
+		}
+		m, err := oidc.New(st, identities, secretsCipher, outbound, oidc.Config{
+			Providers: oc.Config.Providers, RedirectBase: base,
+			CookieSecrets: cfg.CookieSecrets(), CookieSecure: cfg.CookieSecure(),
+		})
+		if err != nil {
+			return nil, err
+		}
+		engineDeps.Methods = append(engineDeps.Methods, m)
+	}
 	engine := flow.NewEngine(engineDeps)
 
 	var builtinUI *selfui.Handler
@@ -295,7 +319,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		RequestLog:    server.RequestLogSettings(cfg),
 		DB:            st,
 		Schemas:       schema.NewHandler(schemas, publicURL),
-		Identities:    identity.NewAdminHandler(identities, hasher, adminURL),
+		Identities:    identity.NewAdminHandler(identities, hasher, adminURL).WithOIDCReveal(oidc.Reveal(secretsCipher)),
 		Sessions:      session.NewHandler(sessions),
 		Flows:         engine,
 		Metrics:       mx,

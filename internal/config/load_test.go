@@ -330,9 +330,6 @@ func TestKratosV09ConfigLoads(t *testing.T) {
 	}
 
 	wantUnsupported := []string{
-		"selfservice.methods.oidc.config.base_redirect_uri",
-		"selfservice.methods.oidc.config.providers",
-		"selfservice.methods.oidc.enabled",
 		// allowed_methods and allow_credentials are set to their defaults;
 		// request_log, tls and the top-level version are honoured.
 		"tracing.provider",

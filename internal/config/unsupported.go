@@ -45,6 +45,7 @@ var implemented = []string{
 	"selfservice.methods.totp",
 	"selfservice.methods.lookup_secret",
 	"selfservice.methods.webauthn",
+	"selfservice.methods.oidc",
 	"ciphers",
 	"identity",
 	"courier.smtp",

@@ -71,8 +71,8 @@ type btEnv struct {
 // btStart starts the UI on a free port, Hoplite configured for that UI, and
 // then the UI's handlers (which need Hoplite's URL). SQLite is enough: the
 // suite tests what a browser sees, which the other suites already check
-// per backend.
-func btStart(t *testing.T) *btEnv {
+// per backend. extra config is merged over the suite's.
+func btStart(t *testing.T, extra ...string) *btEnv {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -109,7 +109,7 @@ selfservice:
 `, uiURL)
 	// testutil servers run in dev mode, as `kratos serve --dev` does for a
 	// UI on plain http: cookies without Secure.
-	env := lcStart(t, testutil.Backend{Name: "sqlite", NewDSN: testutil.NewSQLiteDSN}, cfg, ssSessionHook)
+	env := lcStart(t, testutil.Backend{Name: "sqlite", NewDSN: testutil.NewSQLiteDSN}, append([]string{cfg, ssSessionHook}, extra...)...)
 	ui := &btUI{t: t, URL: uiURL, public: env.s.PublicURL, sdk: env.s.Public.V0alpha2Api}
 	srv := httptest.NewUnstartedServer(ui.handler())
 	srv.Listener.Close()
@@ -325,8 +325,12 @@ func btFlowPage(kind string, f btFlow) map[string]any {
 	for _, g := range groups {
 		form := btFormView{ID: "form-" + g, Action: f.UI.Action, Method: f.UI.Method}
 		for _, n := range f.UI.Nodes {
-			if n.Group == g || n.Group == "default" {
-				form.Nodes = append(form.Nodes, btNode(n))
+			v := btNode(n)
+			// The social sign-in form takes only the hidden default nodes
+			// (the anti-CSRF token): a required identifier would block its
+			// buttons, as it would in the reference UI.
+			if n.Group == g || (n.Group == "default" && (g != "oidc" || v.InputType == "hidden")) {
+				form.Nodes = append(form.Nodes, v)
 			}
 		}
 		forms = append(forms, form)
@@ -678,6 +682,8 @@ type btPage struct {
 	Hops   []btHop `json:"-"`
 }
 
+// Form ids are read as attributes: a form holding an input named "id" (a
+// provider's sign-in page) shadows its id property.
 const btSnapshotJS = `(() => {
   const all = (s) => Array.from(document.querySelectorAll(s));
   const data = {};
@@ -698,8 +704,8 @@ const btSnapshotJS = `(() => {
       const n = e.closest("[data-node-name]");
       return {id: Number(e.dataset.messageId), type: e.dataset.messageType || "", node: n ? n.dataset.nodeName : "", text: e.textContent};
     }),
-    inputs: all("input").map((e) => ({form: e.form ? e.form.id : "", name: e.name, type: e.type, value: e.value, required: e.required, disabled: e.disabled})),
-    buttons: all("button").map((e) => ({form: e.form ? e.form.id : "", name: e.name, value: e.value, text: e.textContent})),
+    inputs: all("input").map((e) => ({form: e.form ? (e.form.getAttribute("id") || "") : "", name: e.name, type: e.type, value: e.value, required: e.required, disabled: e.disabled})),
+    buttons: all("button").map((e) => ({form: e.form ? (e.form.getAttribute("id") || "") : "", name: e.name, value: e.value, text: e.textContent})),
     data: data,
   };
 })()`

@@ -330,7 +330,8 @@ func newHarness(t *testing.T) *harness {
 		DefaultReturnURL:  h.public + "/home",
 		AllowedReturnURLs: []string{h.public + "/allowed"},
 		Kinds: map[flow.Kind]flow.KindConfig{
-			flow.Login: {UIURL: h.public + "/ui/login", Lifespan: 10 * time.Minute, Enabled: true},
+			flow.Login:        {UIURL: h.public + "/ui/login", Lifespan: 10 * time.Minute, Enabled: true},
+			flow.Registration: {UIURL: h.public + "/ui/registration", Lifespan: 10 * time.Minute, Enabled: true},
 		},
 		ErrorUIURL:      h.public + "/ui/error",
 		AfterHooks:      func(string, string) []config.Hook { return nil },
@@ -342,7 +343,7 @@ func newHarness(t *testing.T) *harness {
 		Config: cfg, Store: flow.StoreOver(h.flows), Sessions: sessions, Identities: idsvc,
 		CSRF:    csrf.New(public.String(), csrf.CookieSettings{Path: "/", SameSite: http.SameSiteLaxMode}),
 		Logger:  testLogger(t),
-		Methods: []flow.Method{oneStep{h.ids}, twoStep{h.ids}, elsewhere{h.ids, h.public + "/provider"}},
+		Methods: []flow.Method{oneStep{h.ids}, twoStep{h.ids}, elsewhere{h.ids, h.public + "/provider"}, social{h.public + "/social-provider"}},
 		Clock:   func() time.Time { return *h.clock },
 	})
 	mux.HandleFunc("GET /self-service/login/browser", e.InitLogin(flow.TypeBrowser))

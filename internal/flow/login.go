@@ -152,6 +152,14 @@ func (e *Engine) loginResult(w http.ResponseWriter, r *http.Request, f *Flow, b 
 	f.Active = m.ID()
 	if res.Register {
 		// An unknown social sign-in subject signs up instead, as in Kratos.
+		if !e.Config.Kinds[Registration].Enabled {
+			e.fail(w, r, f, b, errRegistrationDisabled())
+			return
+		}
+		if res.Incomplete != nil {
+			e.continueAsRegistration(w, r, f, m, res)
+			return
+		}
 		e.createAndFinishRegistration(w, r, f, b, m, res)
 		return
 	}

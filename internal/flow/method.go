@@ -61,6 +61,17 @@ type Result struct {
 	// SignIn marks a registration whose Identity exists already (a social
 	// sign-in of a known subject): the engine signs it in, as Kratos does.
 	SignIn bool
+	// Incomplete, on a Register result, means the new identity needs more
+	// input before it can be created (a social sign-in whose mapped traits
+	// fail the identity schema). The engine continues on a new registration
+	// flow: Incomplete builds that flow's form and returns the problem (a
+	// form or schema validation error), which the engine shows there as on
+	// any failed registration. A registration flow's own method can do the
+	// same by building its form and returning the error.
+	Incomplete func(f *Flow) error
+	// Cookies are set on the answer, whatever it is (a social sign-in keeps
+	// its state in a cookie while the browser is at the provider).
+	Cookies []*http.Cookie
 }
 
 // Done is the result of a completed step that proved aal for i.
@@ -199,6 +210,16 @@ type CallbackMethod interface {
 	// Settings; it is nil for other kinds.
 	Callback(ctx context.Context, w http.ResponseWriter, r *http.Request, f *Flow, req *SettingsRequest) (*Result, error)
 }
+
+// CallbackRedirect, returned by CallbackFlow, sends the browser to URL
+// (302) before the callback is handled: a provider's callback made with a
+// cross-site POST (response_mode=form_post) carries no SameSite=Lax cookies,
+// so it is moved to a GET of the same route first, as Kratos does.
+type CallbackRedirect struct {
+	URL string
+}
+
+func (e *CallbackRedirect) Error() string { return "continue the callback at " + e.URL }
 
 // RetryError makes the engine answer with a new flow of the same kind
 // carrying Text (an invalid or used link, for example).

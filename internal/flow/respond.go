@@ -40,6 +40,11 @@ func errBrowserLocationChange(url string) *httpx.Error {
 // answerPending answers a result that does not complete the flow (continue
 // or redirect) and reports whether it did.
 func (e *Engine) answerPending(w http.ResponseWriter, r *http.Request, f *Flow, b *Body, res *Result) bool {
+	if res != nil {
+		for _, c := range res.Cookies {
+			http.SetCookie(w, c)
+		}
+	}
 	switch {
 	case res == nil:
 		e.fail(w, r, f, b, errors.New("the method returned no result"))
@@ -75,6 +80,28 @@ func (e *Engine) answerPending(w http.ResponseWriter, r *http.Request, f *Flow, 
 	return false
 }
 
+// continueAsRegistration moves a login whose method met an unknown subject
+// with incomplete details (Result.Incomplete) on to a new registration flow
+// that asks for them, as Kratos does.
+func (e *Engine) continueAsRegistration(w http.ResponseWriter, r *http.Request, login *Flow, m Method, res *Result) {
+	f := e.newFlow(w, r, Registration, login.Type)
+	f.RequestURL = login.RequestURL // keeps return_to
+	f.Active = m.ID()
+	formErr := res.Incomplete(f)
+	if formErr == nil {
+		formErr = errors.New("the method reported incomplete details without saying which")
+	}
+	if _, isForm := FormItems(formErr); !isForm {
+		e.fail(w, r, login, nil, formErr)
+		return
+	}
+	if err := e.Store.CreateFlow(r.Context(), f); err != nil {
+		e.fail(w, r, login, nil, err)
+		return
+	}
+	e.fail(w, r, f, nil, formErr)
+}
+
 // CallbackRoutes lists the routes methods serve themselves, with the
 // handler the engine wraps around each (routes.go registers them).
 func (e *Engine) CallbackRoutes() []Route {
@@ -99,6 +126,11 @@ type Route struct {
 func (e *Engine) callback(m CallbackMethod) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id, err := m.CallbackFlow(r)
+		var moved *CallbackRedirect
+		if errors.As(err, &moved) {
+			redirect(w, r, moved.URL, http.StatusFound)
+			return
+		}
 		if err != nil {
 			e.ForwardError(w, r, err)
 			return

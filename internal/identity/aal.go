@@ -75,3 +75,22 @@ func CountFactors(creds map[CredentialsType]Credentials, kinds []CredentialsKind
 	}
 	return n
 }
+
+// FirstFactorTypes lists the types of i's credentials that sign it in on
+// their own (for example to refuse removing the last of them).
+func (s *Service) FirstFactorTypes(i *Identity) []CredentialsType {
+	var out []CredentialsType
+	for _, k := range s.kinds {
+		c, ok := i.Credentials[k.CredentialsType()]
+		if !ok {
+			continue
+		}
+		for _, f := range k.Factors(c) {
+			if f == FirstFactor {
+				out = append(out, k.CredentialsType())
+				break
+			}
+		}
+	}
+	return out
+}

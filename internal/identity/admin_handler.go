@@ -27,6 +27,16 @@ type AdminHandler struct {
 	svc      *Service
 	hasher   PasswordHasher
 	adminURL *url.URL
+	// revealOIDC decrypts the provider tokens in an oidc credentials config
+	// for include_credential=oidc (nil: shown as stored).
+	revealOIDC func(json.RawMessage) json.RawMessage
+}
+
+// WithOIDCReveal sets how include_credential=oidc shows the stored provider
+// tokens (the social sign-in method decrypts them).
+func (h *AdminHandler) WithOIDCReveal(f func(json.RawMessage) json.RawMessage) *AdminHandler {
+	h.revealOIDC = f
+	return h
 }
 
 // NewAdminHandler wires the admin identity API.
@@ -298,7 +308,12 @@ func (h *AdminHandler) Get(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, h.mapError(err))
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, adminView(i, withOIDC))
+	out := adminView(i, withOIDC)
+	if c, ok := out.Credentials[CredentialsOIDC]; ok && withOIDC && h.revealOIDC != nil {
+		c.Config = h.revealOIDC(c.Config)
+		out.Credentials[CredentialsOIDC] = c
+	}
+	httpx.WriteJSON(w, http.StatusOK, out)
 }
 
 // adminView is what the admin API shows of an identity: everything, with

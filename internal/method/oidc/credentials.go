@@ -6,6 +6,7 @@ package oidc
 import (
 	"encoding/json"
 
+	"github.com/hoplite-id/hoplite/internal/cipher"
 	"github.com/hoplite-id/hoplite/internal/identity"
 )
 
@@ -24,4 +25,38 @@ func (Credentials) Factors(c identity.Credentials) []identity.Factor {
 		return []identity.Factor{identity.FirstFactor}
 	}
 	return nil
+}
+
+// Reveal returns an oidc credentials config with the provider's initial
+// tokens decrypted, for the admin API's include_credential=oidc. A token
+// that cannot be decrypted (a rotated-out key, an import) is shown empty.
+func Reveal(c cipher.Cipher) func(json.RawMessage) json.RawMessage {
+	return func(raw json.RawMessage) json.RawMessage {
+		var cfg identity.OIDCConfig
+		if json.Unmarshal(raw, &cfg) != nil {
+			return raw
+		}
+		dec := func(s string) string {
+			if s == "" {
+				return ""
+			}
+			b, err := c.Decrypt(s)
+			if err != nil {
+				return ""
+			}
+			return string(b)
+		}
+		for k := range cfg.Providers {
+			p := &cfg.Providers[k]
+			p.InitialIDToken, p.InitialAccessToken, p.InitialRefreshToken = dec(p.InitialIDToken), dec(p.InitialAccessToken), dec(p.InitialRefreshToken)
+		}
+		if cfg.Providers == nil {
+			cfg.Providers = []identity.OIDCProviderCredential{}
+		}
+		out, err := json.Marshal(cfg)
+		if err != nil {
+			return raw
+		}
+		return out
+	}
 }
