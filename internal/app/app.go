@@ -97,18 +97,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		logger.Warn("configuration key is accepted but not supported by this version of Hoplite yet; it has no effect", "key", key)
 	}
 
-	if len(cfg.Secrets.Default) == 0 {
-		if path := sqliteFilePath(cfg.DSN); path != "" {
-			secrets, file, err := persistedSecrets(path)
-			if err != nil {
-				return nil, fmt.Errorf("secrets.default is not configured and the generated secrets could not be kept: %w", err)
-			}
-			cfg.Secrets.Default = secrets
-			logger.Info("secrets.default is not configured; using the secrets generated once and kept next to the database", "file", file)
-		} else {
-			cfg.Secrets.Default = []string{newSecret()}
-			logger.Warn("secrets.default is not configured; a random secret was generated for this process, so sessions will not survive a restart or work across instances")
-		}
+	if err := ensureSecrets(cfg, logger); err != nil {
+		return nil, err
 	}
 
 	st, err := sqlstore.Open(ctx, cfg.DSN)
@@ -166,7 +156,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	publicURL, adminURL := cfg.PublicBaseURL(), cfg.AdminBaseURL()
 	identities := identity.NewService(st, schemas, publicURL)
 
-	sessions := session.NewManager(st, cfg.Secrets.Default, session.Config{
+	sessions := session.NewManager(st, cfg.SessionSecrets(), session.Config{
 		Lifespan: cfg.Session.Lifespan,
 		Cookie: session.CookieConfig{
 			Name: cfg.Session.Cookie.Name, Domain: cfg.SessionCookieDomain(), Path: cfg.SessionCookiePath(),

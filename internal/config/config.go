@@ -416,8 +416,9 @@ type IdentitySchema struct {
 }
 
 type Secrets struct {
-	// Default secrets: the first signs and encrypts, all verify. When none
-	// is configured Load generates one for the process (see Warnings).
+	// Default secrets: the first signs and encrypts, all verify. Session
+	// tokens fall back to the cookie, then the cipher secrets when none is
+	// configured (see Config.SessionSecrets).
 	Default []string `json:"default"`
 	// Cookie secrets; empty means Default (see Config.CookieSecrets).
 	Cookie []string `json:"cookie"`

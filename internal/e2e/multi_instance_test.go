@@ -8,6 +8,7 @@ package e2e_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,4 +82,68 @@ func TestSessionCacheBoundsStaleness(t *testing.T) {
 	if got := whoamiStatus(t, c, token2); got != http.StatusUnauthorized {
 		t.Fatalf("a session revoked on the caching instance itself must stop at once, got %d", got)
 	}
+}
+
+// kratosQuickstartSecrets is the secrets block of Kratos' quickstart: cookie
+// and cipher secrets, no secrets.default (the test defaults set one, so it
+// is emptied here).
+const kratosQuickstartSecrets = `
+secrets:
+  default: []
+  cookie:
+    - PLEASE-CHANGE-ME-I-AM-VERY-INSECURE
+  cipher:
+    - 32-LONG-SECRET-NOT-SECURE-AT-ALL
+`
+
+// A Kratos file with only cookie and cipher secrets keeps sessions across a
+// restart and across instances, and a secrets.default added later signs new
+// sessions while the old ones keep working (rotation).
+func TestSessionsSurviveRestartWithCookieAndCipherSecretsOnly(t *testing.T) {
+	testutil.ForEachBackend(t, func(t *testing.T, b testutil.Backend) {
+		dsn := b.NewDSN(t)
+		first := testutil.StartServer(t, testutil.Options{DSN: dsn, Config: ssSessionHook + kratosQuickstartSecrets, NotDev: true})
+		reg := ssRegister(t, first, "restart@example.com", ssPassword)
+		token := reg.GetSessionToken()
+		if got := whoamiStatus(t, first, token); got != http.StatusOK {
+			t.Fatalf("whoami on the first server: %d", got)
+		}
+		first.Stop()
+
+		// The same file, restarted, as two instances.
+		again := testutil.StartServer(t, testutil.Options{DSN: dsn, Config: kratosQuickstartSecrets, NotDev: true})
+		other := testutil.StartServer(t, testutil.Options{DSN: dsn, Config: kratosQuickstartSecrets, NotDev: true})
+		for name, s := range map[string]*testutil.Server{"restarted": again, "second instance": other} {
+			r := do(t, http.MethodGet, s.PublicURL+"sessions/whoami", nil, "X-Session-Token", token)
+			if r.Status != http.StatusOK {
+				t.Fatalf("%s: a session issued before the restart must still work, got %d %s", name, r.Status, r.Body)
+			}
+			if got := decode[struct {
+				Identity struct{ ID string }
+			}](t, r).Identity.ID; got != reg.Identity.Id {
+				t.Fatalf("%s: whoami answered identity %s, want %s", name, got, reg.Identity.Id)
+			}
+		}
+		again.Stop()
+		other.Stop()
+
+		// Rotation: a new secrets.default signs new sessions; the old cookie
+		// secret still verifies the sessions it signed.
+		rotated := testutil.StartServer(t, testutil.Options{DSN: dsn, NotDev: true,
+			Config: strings.Replace(kratosQuickstartSecrets, "default: []", "default:\n    - a-new-default-secret-0123456789", 1)})
+		if got := whoamiStatus(t, rotated, token); got != http.StatusOK {
+			t.Fatalf("after adding secrets.default, an older session must still verify, got %d", got)
+		}
+		fresh := ssLogin(t, rotated, "restart@example.com", ssPassword).GetSessionToken()
+		rotated.Stop()
+		// An instance that does not know the new default secret cannot verify
+		// sessions signed with it: the new secret really signs.
+		old := testutil.StartServer(t, testutil.Options{DSN: dsn, Config: kratosQuickstartSecrets, NotDev: true})
+		if got := whoamiStatus(t, old, fresh); got != http.StatusUnauthorized {
+			t.Fatalf("a session signed by the new default secret must not verify without it, got %d", got)
+		}
+		if got := whoamiStatus(t, old, token); got != http.StatusOK {
+			t.Fatalf("the older session must still verify, got %d", got)
+		}
+	})
 }
