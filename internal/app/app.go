@@ -54,6 +54,11 @@ type App struct {
 	MailSender  courier.Sender
 	stopCourier func()
 
+	// SessionCache answers session checks from memory (nil when
+	// session.cache.enabled is false); stopWatch ends its invalidation feed.
+	SessionCache *session.Cache
+	stopWatch    func()
+
 	public http.Handler
 	admin  http.Handler
 
@@ -156,6 +161,27 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	publicURL, adminURL := cfg.PublicBaseURL(), cfg.AdminBaseURL()
 	identities := identity.NewService(st, schemas, publicURL)
 
+	// The session cache is kept exact by the store: its own writes drop
+	// entries at once; other instances' writes arrive through the
+	// invalidation log (stopped in Close).
+	var sessionCache *session.Cache
+	stopWatch := func() {}
+	if c := cfg.Session.Cache; c.Enabled {
+		sessionCache = session.NewCache(session.CacheConfig{MaxEntries: c.MaxEntries, MaxBytes: int64(min(c.MaxBytes, 1<<62)), MaxAge: c.MaxAge})
+		st.SetInvalidationSink(sessionCache)
+		watchCtx, cancel := context.WithCancel(context.Background())
+		watched := make(chan struct{})
+		go func() {
+			defer close(watched)
+			st.WatchInvalidations(watchCtx, sessionCache, sqlstore.WatchOptions{PollInterval: c.PollInterval, Logger: logger})
+		}()
+		stopWatch = func() { cancel(); <-watched }
+		defer func() {
+			if err != nil {
+				stopWatch()
+			}
+		}()
+	}
 	sessions := session.NewManager(st, cfg.SessionSecrets(), session.Config{
 		Lifespan: cfg.Session.Lifespan,
 		Cookie: session.CookieConfig{
@@ -164,7 +190,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		},
 		WhoamiRequiredAAL: cfg.Session.Whoami.RequiredAAL,
 		PublicURL:         publicURL.String(),
-		CacheMaxAge:       cfg.Session.Cache.MaxAge,
+		Cache:             sessionCache,
 	}, identities.Expose)
 	csrfManager := csrf.New(publicURL.String(), csrf.CookieSettings{
 		Domain: cfg.Cookies.Domain, Path: cfg.Cookies.Path, SameSite: cfg.CSRFCookieSameSite(), Secure: cfg.CookieSecure(),
@@ -234,6 +260,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		Config: cfg, Logger: logger, Store: st,
 		Identities: identities, Hasher: hasher, hooks: hooks,
 		Courier: mailer, MailSender: mailSender,
+		SessionCache: sessionCache, stopWatch: stopWatch,
 		public: server.Public(deps), admin: server.Admin(deps),
 	}, nil
 }
@@ -353,6 +380,7 @@ func (a *App) Close() error {
 		if a.stopCourier != nil {
 			a.stopCourier()
 		}
+		a.stopWatch()
 		err = a.Store.Close()
 	})
 	return err

@@ -481,11 +481,19 @@ type Whoami struct {
 	RequiredAAL string `json:"required_aal"` // aal1 | highest_available
 }
 
-// SessionCache is a Hoplite addition.
+// SessionCache is a Hoplite addition: the in-process cache of checked
+// sessions, kept exact by the invalidation log (see docs/operations.md).
 type SessionCache struct {
-	// MaxAge bounds how long a session check may be answered from a cache:
-	// a revoked session may still pass whoami on another instance for at
-	// most this long. 0 (the default) disables caching.
+	// Enabled turns the cache on (the default).
+	Enabled bool `json:"enabled"`
+	// MaxEntries and MaxBytes bound the cache; the bytes are an estimate
+	// of the memory each entry holds.
+	MaxEntries int    `json:"max_entries"`
+	MaxBytes   uint64 `json:"max_bytes"`
+	// PollInterval is how often SQLite and MySQL read the invalidation
+	// log (PostgreSQL is notified instead).
+	PollInterval time.Duration `json:"poll_interval"`
+	// MaxAge, when above 0, also caps how long one entry is served.
 	MaxAge time.Duration `json:"max_age"`
 }
 

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -104,6 +105,9 @@ func (c *Config) Validate() error {
 	v.oneOf("session.whoami.required_aal", c.Session.Whoami.RequiredAAL, "aal1", "highest_available")
 	if c.Session.Cache.MaxAge < 0 {
 		v.fail("session.cache.max_age", "must not be negative")
+	}
+	if pi := c.Session.Cache.PollInterval; pi != 0 && pi < 10*time.Millisecond || pi > 10*time.Second {
+		v.fail("session.cache.poll_interval", "must be between 10ms and 10s")
 	}
 
 	// selfservice

@@ -34,9 +34,9 @@ type Config struct {
 	WhoamiRequiredAAL string
 	// PublicURL is used for redirect_browser_to in AAL errors.
 	PublicURL string
-	// CacheMaxAge is session.cache.max_age: how long a checked session may
-	// be served from memory (0, the default, disables the cache).
-	CacheMaxAge time.Duration
+	// Cache, when set, answers session checks from memory; the storage
+	// layer keeps it exact (see Cache).
+	Cache *Cache
 }
 
 // Manager issues and checks sessions.
@@ -44,7 +44,7 @@ type Manager struct {
 	store     Store
 	hasher    *TokenHasher
 	logoutKey *TokenHasher
-	cache     *cache
+	cache     *Cache
 	cfg       Config
 	expose    func(*identity.Identity) *identity.Identity
 }
@@ -56,7 +56,7 @@ func NewManager(st Store, secrets []string, cfg Config, expose func(*identity.Id
 		store: st, cfg: cfg, expose: expose,
 		hasher:    NewTokenHasher("session-token", secrets),
 		logoutKey: NewTokenHasher("logout-token", secrets),
-		cache:     newCache(cfg.CacheMaxAge, 100_000),
+		cache:     cfg.Cache,
 	}
 }
 
@@ -110,7 +110,6 @@ func (m *Manager) Refresh(ctx context.Context, s *Session, meth AuthenticationMe
 	s.AAL = s.ComputeAAL()
 	s.AuthenticatedAt, s.IssuedAt, s.UpdatedAt = now, now, now
 	s.ExpiresAt = now.Add(m.cfg.Lifespan)
-	m.cache.forget(uuid.Nil, s.ID, uuid.Nil)
 	return m.store.UpdateSession(ctx, s)
 }
 
@@ -173,15 +172,32 @@ func (m *Manager) FromRequest(ctx context.Context, r *http.Request) (*Session, e
 }
 
 // FromToken returns the active session a token belongs to, or ErrNoSession.
+// The caller owns the session it gets.
 func (m *Manager) FromToken(ctx context.Context, token string) (*Session, error) {
+	e, err := m.lookup(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	if m.cache != nil {
+		return copySession(e.session), nil
+	}
+	return e.session, nil
+}
+
+// lookup finds the active session of a token: in the cache, or in the
+// database (then caching it). With a cache the entry is shared and must not
+// be changed; without one, its session belongs to the caller and whoami is
+// nil.
+func (m *Manager) lookup(ctx context.Context, token string) (*cacheEntry, error) {
 	if token == "" || len(token) > 512 {
 		return nil, ErrNoSession
 	}
 	now := time.Now()
 	first := m.hasher.Hash(token)
-	if s, ok := m.cache.get(first, now); ok {
-		return s, nil
+	if e := m.cache.get(first, now); e != nil {
+		return e, nil
 	}
+	epoch := m.cache.begin()
 	// The current secret's hash first; older secrets only on a miss (a
 	// rotation in progress).
 	for k := 0; k < m.hasher.Len(); k++ {
@@ -200,8 +216,12 @@ func (m *Manager) FromToken(ctx context.Context, token string) (*Session, error)
 			return nil, ErrNoSession
 		}
 		s.Identity = m.expose(s.Identity)
-		m.cache.put(first, s, now)
-		return s, nil
+		e := &cacheEntry{session: s}
+		if m.cache != nil {
+			e.whoami = append(s.AppendJSON(nil), '\n')
+			m.cache.put(epoch, first, s, e.whoami, now)
+		}
+		return e, nil
 	}
 	return nil, ErrNoSession
 }
@@ -245,7 +265,6 @@ func (m *Manager) RevokeToken(ctx context.Context, token string) (found bool, er
 		return false, nil
 	}
 	for _, h := range m.hasher.Candidates(token) {
-		m.cache.forgetToken(h)
 		ok, err := m.store.RevokeSessionByTokenHash(ctx, h)
 		if err != nil || ok {
 			return ok, err
@@ -261,19 +280,16 @@ func (m *Manager) Revoke(ctx context.Context, s *Session) error {
 
 // RevokeByID deactivates one session of an identity by id.
 func (m *Manager) RevokeByID(ctx context.Context, identityID, sessionID uuid.UUID) error {
-	m.cache.forget(uuid.Nil, sessionID, uuid.Nil)
 	return m.store.RevokeSession(ctx, identityID, sessionID)
 }
 
 // RevokeOthers deactivates every other session of the identity.
 func (m *Manager) RevokeOthers(ctx context.Context, identityID, keep uuid.UUID) (int, error) {
-	m.cache.forget(identityID, uuid.Nil, keep)
 	return m.store.RevokeSessionsExcept(ctx, identityID, keep)
 }
 
 // DeleteAll removes every session of the identity (admin).
 func (m *Manager) DeleteAll(ctx context.Context, identityID uuid.UUID) (int, error) {
-	m.cache.forget(identityID, uuid.Nil, uuid.Nil)
 	return m.store.DeleteSessionsOfIdentity(ctx, identityID)
 }
 
