@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/hoplite-id/hoplite/internal/app"
 	"github.com/hoplite-id/hoplite/internal/config"
 	"github.com/hoplite-id/hoplite/internal/hash"
 	"github.com/hoplite-id/hoplite/internal/identity"
@@ -69,7 +70,7 @@ func seed(ctx context.Context, cfg *config.Config, hasher hash.Hasher, n, m int,
 	if err != nil {
 		return nil, err
 	}
-	svc := identity.NewService(st, schemas, cfg.PublicBaseURL())
+	svc := identity.NewService(st, schemas, cfg.PublicBaseURL(), app.CredentialKinds()...)
 
 	t := time.Now()
 	hashed, err := hasher.Generate(ctx, []byte(benchPassword))

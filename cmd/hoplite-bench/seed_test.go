@@ -13,7 +13,7 @@ import (
 
 	"github.com/hoplite-id/hoplite/internal/hash"
 	"github.com/hoplite-id/hoplite/internal/identity"
-	"github.com/hoplite-id/hoplite/internal/session"
+	"github.com/hoplite-id/hoplite/internal/secret"
 	"github.com/hoplite-id/hoplite/internal/store/sqlstore"
 )
 
@@ -103,7 +103,7 @@ func TestSeedAsTheServerWrites(t *testing.T) {
 				t.Errorf("login lookup: %v", err)
 			}
 
-			hasher := session.NewTokenHasher("session-token", cfg.Secrets.Default)
+			hasher := secret.NewTokenHasher("session-token", cfg.Secrets.Default)
 			for _, k := range []int{0, n + 3, m - 1} {
 				s, err := st.SessionByTokenHash(ctx, hasher.Hash(data.tokens[k]))
 				if err != nil {

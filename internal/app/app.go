@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -159,7 +160,9 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	hasher := hash.Limit(baseHasher, 0)
 
 	publicURL, adminURL := cfg.PublicBaseURL(), cfg.AdminBaseURL()
-	identities := identity.NewService(st, schemas, publicURL)
+	// Every kind of credentials counts toward the available assurance level,
+	// whether its method is enabled or not (imported credentials count too).
+	identities := identity.NewService(st, schemas, publicURL, CredentialKinds()...)
 
 	// The session cache is kept exact by the store: its own writes drop
 	// entries at once; other instances' writes arrive through the
@@ -201,10 +204,15 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		return nil, err
 	}
 
-	hooks := hook.New(cfg, outbound, logger)
+	hooks := hook.FromConfig(cfg, outbound, logger)
 	engineDeps := flow.Deps{
-		Config: cfg, Store: st, Sessions: sessions, Identities: identities, CSRF: csrfManager, Logger: logger,
+		Config: flow.FromConfig(cfg, cfg.Dev && os.Getenv("DEV_DISABLE_API_FLOW_ENFORCEMENT") == "true"),
+		Store:  flow.StoreOver(st), Sessions: sessions, Identities: identities, CSRF: csrfManager, Logger: logger,
 		Hooks: hooks,
+	}
+	// The enabled methods, in the order their nodes appear in forms.
+	if cfg.Selfservice.Methods.Profile.Enabled {
+		engineDeps.Methods = append(engineDeps.Methods, profile.New(identities))
 	}
 	if pw := cfg.Selfservice.Methods.Password; pw.Enabled {
 		policy := passwordpolicy.New(passwordpolicy.Config{
@@ -216,13 +224,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 			IgnoreNetworkErrors:       pw.Config.IgnoreNetworkErrors,
 			MaxBytes:                  maxPasswordBytes(cfg),
 		}, outbound)
-		pm := password.New(st, identities, hasher, policy)
-		engineDeps.LoginMethods = append(engineDeps.LoginMethods, pm)
-		engineDeps.RegistrationMethods = append(engineDeps.RegistrationMethods, pm)
-		engineDeps.SettingsMethods = append(engineDeps.SettingsMethods, pm)
-	}
-	if cfg.Selfservice.Methods.Profile.Enabled {
-		engineDeps.SettingsMethods = append([]flow.SettingsMethod{profile.New(identities)}, engineDeps.SettingsMethods...)
+		engineDeps.Methods = append(engineDeps.Methods, password.New(st, identities, hasher, policy))
 	}
 	if ln := cfg.Selfservice.Methods.Link; ln.Enabled {
 		base := publicURL
@@ -232,9 +234,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 			}
 		}
 		// Link tokens are keyed with the cookie secrets, as Kratos keys them.
-		lm := link.New(st, identities, mailer, cfg.CookieSecrets(), link.Config{BaseURL: base, Lifespan: ln.Config.Lifespan})
-		engineDeps.RecoveryMethods = append(engineDeps.RecoveryMethods, lm)
-		engineDeps.VerificationMethods = append(engineDeps.VerificationMethods, lm)
+		engineDeps.Methods = append(engineDeps.Methods, link.New(st, identities, mailer, cfg.CookieSecrets(), link.Config{BaseURL: base, Lifespan: ln.Config.Lifespan}))
 	}
 	engine := flow.NewEngine(engineDeps)
 

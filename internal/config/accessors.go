@@ -184,6 +184,13 @@ func (c *Config) AfterHooks(flow, method string) []Hook {
 	return flowLevel.Hooks
 }
 
+// MethodReturnURL returns only the method's own
+// after.<method>.default_browser_return_url of a flow ("" when unset).
+func (c *Config) MethodReturnURL(flow, method string) string {
+	_, methods := c.after(flow)
+	return methods[method].DefaultBrowserReturnURL
+}
+
 // ReturnTo returns the default redirect target after a flow completed with
 // method: the method's default_browser_return_url, else the flow's, else
 // selfservice.default_browser_return_url.
@@ -225,4 +232,19 @@ func (c *Config) hookLists() []hookList {
 		{p + "recovery.after.hooks", f.Recovery.After.Hooks},
 		{p + "verification.after.hooks", f.Verification.After.Hooks},
 	}
+}
+
+// requireVerifiedAddressMethod is the one login method the
+// require_verified_address hook checks: Kratos v0.9 lets it pass every
+// other method (it may be configured under after.webauthn, where it does
+// nothing).
+const requireVerifiedAddressMethod = "password"
+
+// AppliesTo reports whether the hook runs after a flow completed with
+// method.
+func (h Hook) AppliesTo(method string) bool {
+	if h.Hook == HookRequireVerifiedAddress {
+		return method == requireVerifiedAddressMethod
+	}
+	return true
 }

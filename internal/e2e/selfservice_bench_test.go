@@ -12,7 +12,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/hoplite-id/hoplite/internal/session"
+	"github.com/hoplite-id/hoplite/internal/secret"
 	"github.com/hoplite-id/hoplite/internal/testutil"
 )
 
@@ -132,7 +132,7 @@ func BenchmarkSessionTokenLookup(b *testing.B) {
 		b.Run(backend.Name, func(b *testing.B) {
 			s, token := benchServer(b, backend)
 			ctx := context.Background()
-			h := session.NewTokenHasher("session-token", s.App.Config.Secrets.Default).Hash(token)
+			h := secret.NewTokenHasher("session-token", s.App.Config.Secrets.Default).Hash(token)
 			if _, err := s.App.Store.SessionByTokenHash(ctx, h); err != nil {
 				b.Fatalf("lookup: %v", err)
 			}

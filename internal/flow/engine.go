@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -34,7 +33,7 @@ type Hooks interface {
 
 // Deps are the engine's dependencies.
 type Deps struct {
-	Config     *config.Config
+	Config     Config
 	Store      Store
 	Sessions   *session.Manager
 	Identities *identity.Service
@@ -42,11 +41,11 @@ type Deps struct {
 	Logger     *slog.Logger
 	Hooks      Hooks
 
-	LoginMethods        []LoginMethod
-	RegistrationMethods []RegistrationMethod
-	SettingsMethods     []SettingsMethod
-	RecoveryMethods     []RecoveryMethod
-	VerificationMethods []VerificationMethod
+	// Methods are the enabled methods, in the order their nodes appear.
+	Methods []Method
+	// Clock tells the time for expiry and privilege checks; nil means
+	// time.Now. Tests set it instead of sleeping.
+	Clock func() time.Time
 }
 
 // Engine serves every self-service flow.
@@ -55,21 +54,45 @@ type Engine struct {
 	publicURL *url.URL
 	returnTo  *ReturnTo
 	now       func() time.Time
+
+	// The methods sorted by the flow kinds they take part in.
+	LoginMethods        []LoginMethod
+	RegistrationMethods []RegistrationMethod
+	SettingsMethods     []SettingsMethod
+	RecoveryMethods     []RecoveryMethod
+	VerificationMethods []VerificationMethod
+	callbackMethods     []CallbackMethod
+	secretInputs        []string
 }
 
 // NewEngine wires the engine.
 func NewEngine(d Deps) *Engine {
-	public := d.Config.PublicBaseURL()
-	def, err := url.Parse(d.Config.Selfservice.DefaultBrowserReturnURL)
+	public := d.Config.PublicURL
+	def, err := url.Parse(d.Config.DefaultReturnURL)
 	if err != nil || def.Host == "" {
 		def = public
 	}
-	return &Engine{
+	now := d.Clock
+	if now == nil {
+		now = time.Now
+	}
+	e := &Engine{
 		Deps:      d,
 		publicURL: public,
-		returnTo:  NewReturnTo(d.Config.Selfservice.AllowedReturnURLs, def, public),
-		now:       time.Now,
+		returnTo:  NewReturnTo(d.Config.AllowedReturnURLs, def, public),
+		now:       now,
+
+		LoginMethods:        methodsOf[LoginMethod](d.Methods),
+		RegistrationMethods: methodsOf[RegistrationMethod](d.Methods),
+		SettingsMethods:     methodsOf[SettingsMethod](d.Methods),
+		RecoveryMethods:     methodsOf[RecoveryMethod](d.Methods),
+		VerificationMethods: methodsOf[VerificationMethod](d.Methods),
+		callbackMethods:     methodsOf[CallbackMethod](d.Methods),
 	}
+	for _, m := range methodsOf[SecretInputs](d.Methods) {
+		e.secretInputs = append(e.secretInputs, m.SecretInputs()...)
+	}
+	return e
 }
 
 // ReturnToChecker exposes the return_to validator (logout uses it too).
@@ -83,42 +106,13 @@ func (e *Engine) PublicURL(path string, query url.Values) string {
 	return u.String()
 }
 
-func (e *Engine) uiURL(k Kind) string {
-	f := e.Config.Selfservice.Flows
-	switch k {
-	case Login:
-		return f.Login.UIURL
-	case Registration:
-		return f.Registration.UIURL
-	case Settings:
-		return f.Settings.UIURL
-	case Recovery:
-		return f.Recovery.UIURL
-	case Verification:
-		return f.Verification.UIURL
-	}
-	return ""
-}
+func (e *Engine) uiURL(k Kind) string { return e.Config.Kinds[k].UIURL }
 
 func (e *Engine) lifespan(k Kind) time.Duration {
-	f := e.Config.Selfservice.Flows
-	var d time.Duration
-	switch k {
-	case Login:
-		d = f.Login.Lifespan
-	case Registration:
-		d = f.Registration.Lifespan
-	case Settings:
-		d = f.Settings.Lifespan
-	case Recovery:
-		d = f.Recovery.Lifespan
-	case Verification:
-		d = f.Verification.Lifespan
+	if d := e.Config.Kinds[k].Lifespan; d > 0 {
+		return d
 	}
-	if d <= 0 {
-		d = time.Hour
-	}
-	return d
+	return time.Hour
 }
 
 // UIRedirectURL is ui_url with flow=<id> added to its query (fragments and
@@ -155,7 +149,7 @@ func requestURL(r *http.Request) string {
 // newFlow creates (but does not store) a flow of kind k and type t, with its
 // form's action and anti-CSRF token.
 func (e *Engine) newFlow(w http.ResponseWriter, r *http.Request, k Kind, t Type) *Flow {
-	now := identity.Now()
+	now := e.stamp()
 	f := &Flow{
 		ID: uuid.New(), Kind: k, Type: t, IssuedAt: now, ExpiresAt: now.Add(e.lifespan(k)),
 		RequestURL: requestURL(r), CreatedAt: now, UpdatedAt: now, RequestedAAL: identity.AAL1,
@@ -206,7 +200,7 @@ func (e *Engine) writeNewFlow(w http.ResponseWriter, r *http.Request, f *Flow) {
 // with code; API and JSON clients get err.
 func (e *Engine) answerSignedIn(w http.ResponseWriter, r *http.Request, t Type, err *httpx.Error, code int) {
 	if t == TypeBrowser && !httpx.WantsJSON(r) {
-		to, rerr := e.returnTo.Target(&Flow{RequestURL: requestURL(r)}, e.Config.Selfservice.DefaultBrowserReturnURL)
+		to, rerr := e.returnTo.Target(&Flow{RequestURL: requestURL(r)}, e.Config.DefaultReturnURL)
 		if rerr != nil {
 			e.initError(w, r, t, rerr)
 			return
@@ -279,40 +273,23 @@ func (e *Engine) Fetch(k Kind) http.HandlerFunc {
 			httpx.WriteError(w, r, errFlowNotFound().WithReason("The id query parameter is missing or is not a valid flow id."))
 			return
 		}
-		f, err := e.loadFlow(r.Context(), id, k)
+		f, err := e.View(r, k, id)
+		var ns *settingsNoSessionError
+		if errors.As(err, &ns) && ns.browser && !httpx.WantsJSON(r) {
+			redirect(w, r, e.Config.Kinds[Login].UIURL, http.StatusFound)
+			return
+		}
 		if err != nil {
 			httpx.WriteError(w, r, err)
-			return
-		}
-		if k == Settings {
-			// A settings flow is guarded by the session that owns it, not
-			// by the anti-CSRF cookie: Kratos answers 401 without a session
-			// and 403 security_identity_mismatch for another identity's
-			// flow, and UIs branch on those.
-			if err := e.guardSettingsFetch(w, r, f); err != nil {
-				if err != errResponded {
-					httpx.WriteError(w, r, err)
-				}
-				return
-			}
-		} else if f.Type == TypeBrowser && !e.CSRF.MatchesHash(r, f.CSRFTokenHash) {
-			httpx.WriteError(w, r, csrf.Violation(r, "The anti-CSRF cookie is missing or belongs to another flow; send the browser's cookies along when fetching a browser flow."))
-			return
-		}
-		if k == Registration && !e.Config.Selfservice.Flows.Registration.Enabled {
-			httpx.WriteError(w, r, errRegistrationDisabled())
-			return
-		}
-		if f.IsExpired(e.now()) {
-			httpx.WriteError(w, r, e.errFetchExpired(f))
 			return
 		}
 		httpx.WriteJSON(w, http.StatusOK, f)
 	}
 }
 
-// errResponded tells a caller that the response was written already.
-var errResponded = errors.New("response written")
+func csrfViolationOnFetch(r *http.Request) error {
+	return csrf.Violation(r, "The anti-CSRF cookie is missing or belongs to another flow; send the browser's cookies along when fetching a browser flow.")
+}
 
 func (e *Engine) errFetchExpired(f *Flow) *httpx.Error {
 	err := httpx.Gone(fmt.Sprintf("The %s flow has expired. Redirect the user to %s to start a new one.", f.Kind, e.PublicURL("/self-service/"+string(f.Kind)+"/"+string(f.Type), nil)))
@@ -501,11 +478,8 @@ func (e *Engine) checkSubmitOrigin(r *http.Request, f *Flow, b *Body) error {
 }
 
 // apiFlowChecksDisabled reports whether the browser checks of API flows are
-// off: Kratos allows that in dev mode with DEV_DISABLE_API_FLOW_ENFORCEMENT
-// set to "true", so that API flows can be tried from a browser.
-func (e *Engine) apiFlowChecksDisabled() bool {
-	return e.Config.Dev && os.Getenv("DEV_DISABLE_API_FLOW_ENFORCEMENT") == "true"
-}
+// off (see Deps.APIFlowChecksDisabled).
+func (e *Engine) apiFlowChecksDisabled() bool { return e.Config.APIFlowChecksDisabled }
 
 // currentSession returns the request's session, or nil when there is none.
 // Storage failures are returned.
@@ -524,3 +498,6 @@ func redirect(w http.ResponseWriter, r *http.Request, to string, code int) {
 	}
 	http.Redirect(w, r, to, code)
 }
+
+// stamp is the engine clock's time at storage precision (see identity.Now).
+func (e *Engine) stamp() time.Time { return e.now().UTC().Truncate(time.Microsecond) }

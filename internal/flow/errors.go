@@ -41,7 +41,11 @@ func FormItems(err error) ([]FormErrorItem, bool) {
 		return items, true
 	}
 	var he *httpx.Error
-	if errors.As(err, &he) && he.Code == http.StatusBadRequest {
+	var ii interface{ InvalidReason() string }
+	if !errors.As(err, &he) && errors.As(err, &ii) {
+		he = httpx.As(err)
+	}
+	if he != nil && he.Code == http.StatusBadRequest {
 		reason := he.Reason
 		if reason == "" {
 			reason = he.Message
@@ -50,9 +54,6 @@ func FormItems(err error) ([]FormErrorItem, bool) {
 	}
 	return nil, false
 }
-
-// secretInputs are never echoed back after a failed submission.
-var secretInputs = []string{"password", "totp_code", "lookup_secret"}
 
 // fail answers a failed submission of flow f (b is the decoded body, or
 // nil). Form errors are shown on the flow: 400 with the flow for API and
@@ -95,7 +96,7 @@ func (e *Engine) fail(w http.ResponseWriter, r *http.Request, f *Flow, b *Body, 
 	if b != nil {
 		refill(f.UI, b)
 	}
-	f.UI.ClearSecrets(secretInputs...)
+	f.UI.ClearSecrets(e.secretInputs...)
 	for _, it := range items {
 		if it.Field == "" {
 			f.UI.AddMessage(it.Text)
@@ -120,7 +121,7 @@ func (e *Engine) fail(w http.ResponseWriter, r *http.Request, f *Flow, b *Body, 
 		}
 		f.Identity = i
 	}
-	f.UpdatedAt = identity.Now()
+	f.UpdatedAt = e.stamp()
 	if uerr := e.Store.UpdateFlow(r.Context(), f); uerr != nil {
 		if f.Kind == Settings && identity.IsNotFound(uerr) {
 			e.answerNoSettingsSession(w, r, f) // deleted meanwhile, as above
@@ -170,7 +171,7 @@ func (e *Engine) ForwardError(w http.ResponseWriter, r *http.Request, err error)
 		e.Logger.Error("self-service request failed", "path", r.URL.Path, "error", err.Error())
 	}
 	body, _ := json.Marshal(he.Body(r.Header.Get("X-Request-Id")))
-	now := identity.Now()
+	now := e.stamp()
 	ec := &ErrorContainer{ID: uuid.New(), Error: body, CreatedAt: now, UpdatedAt: now}
 	if t, ok := e.CSRF.CookieToken(r); ok {
 		ec.CSRFHash = csrf.Hash(t)
@@ -179,7 +180,7 @@ func (e *Engine) ForwardError(w http.ResponseWriter, r *http.Request, err error)
 		httpx.WriteError(w, r, serr)
 		return
 	}
-	redirect(w, r, addQuery(e.Config.Selfservice.Flows.Error.UIURL, "id", ec.ID.String()), http.StatusSeeOther)
+	redirect(w, r, addQuery(e.Config.ErrorUIURL, "id", ec.ID.String()), http.StatusSeeOther)
 }
 
 // ErrorsHandler serves GET /self-service/errors?id= (the error UI fetches
@@ -190,7 +191,7 @@ func (e *Engine) ErrorsHandler(w http.ResponseWriter, r *http.Request) {
 		raw = r.URL.Query().Get("error")
 	}
 	if raw == "stub:500" {
-		now := identity.Now()
+		now := e.stamp()
 		stub, _ := json.Marshal(httpx.Body{
 			Code: 500, Status: "Internal Server Error", Reason: "This is a stub error.",
 			Message: "An internal server error occurred, please contact the system administrator",

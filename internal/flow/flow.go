@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/hoplite-id/hoplite/internal/identity"
+	"github.com/hoplite-id/hoplite/internal/store"
 	"github.com/hoplite-id/hoplite/internal/ui"
 )
 
@@ -160,13 +161,103 @@ func (f *Flow) MarshalJSON() ([]byte, error) {
 	}
 }
 
-// Store is the storage flows need.
+// Store is the storage the engine needs, in its own terms.
 type Store interface {
 	CreateFlow(ctx context.Context, f *Flow) error
 	GetFlow(ctx context.Context, id uuid.UUID) (*Flow, error)
 	UpdateFlow(ctx context.Context, f *Flow) error
 	CreateSelfServiceError(ctx context.Context, e *ErrorContainer) error
 	GetSelfServiceError(ctx context.Context, id uuid.UUID) (*ErrorContainer, error)
+}
+
+// Records is the storage of flow and error records (package store's plain
+// shapes, which storage keeps without knowing this package).
+type Records interface {
+	CreateFlow(ctx context.Context, f *store.FlowRecord) error
+	GetFlow(ctx context.Context, id uuid.UUID) (*store.FlowRecord, error)
+	UpdateFlow(ctx context.Context, f *store.FlowRecord) error
+	CreateSelfServiceError(ctx context.Context, e *store.ErrorRecord) error
+	GetSelfServiceError(ctx context.Context, id uuid.UUID) (*store.ErrorRecord, error)
+}
+
+// StoreOver turns flow records storage into the engine's Store.
+func StoreOver(r Records) Store { return recordStore{r} }
+
+type recordStore struct{ r Records }
+
+func toRecord(f *Flow) (*store.FlowRecord, error) {
+	u, err := json.Marshal(f.UI)
+	if err != nil {
+		return nil, err
+	}
+	in := f.Internal
+	if in == nil {
+		in = map[string]json.RawMessage{}
+	}
+	i, err := json.Marshal(in)
+	if err != nil {
+		return nil, err
+	}
+	return &store.FlowRecord{
+		ID: f.ID, Kind: string(f.Kind), Type: string(f.Type), RequestURL: f.RequestURL, IssuedAt: f.IssuedAt,
+		ExpiresAt: f.ExpiresAt, Active: f.Active, CSRFTokenHash: f.CSRFTokenHash, State: f.State, UI: u,
+		IdentityID: f.IdentityID, Refresh: f.Refresh, RequestedAAL: f.RequestedAAL, Internal: i,
+		CreatedAt: f.CreatedAt, UpdatedAt: f.UpdatedAt,
+	}, nil
+}
+
+func (s recordStore) CreateFlow(ctx context.Context, f *Flow) error {
+	rec, err := toRecord(f)
+	if err != nil {
+		return err
+	}
+	return s.r.CreateFlow(ctx, rec)
+}
+
+func (s recordStore) UpdateFlow(ctx context.Context, f *Flow) error {
+	rec, err := toRecord(f)
+	if err != nil {
+		return err
+	}
+	return s.r.UpdateFlow(ctx, rec)
+}
+
+func (s recordStore) GetFlow(ctx context.Context, id uuid.UUID) (*Flow, error) {
+	rec, err := s.r.GetFlow(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	f := &Flow{
+		ID: rec.ID, Kind: Kind(rec.Kind), Type: Type(rec.Type), RequestURL: rec.RequestURL, IssuedAt: rec.IssuedAt,
+		ExpiresAt: rec.ExpiresAt, Active: rec.Active, CSRFTokenHash: rec.CSRFTokenHash, State: rec.State,
+		IdentityID: rec.IdentityID, Refresh: rec.Refresh, RequestedAAL: rec.RequestedAAL,
+		CreatedAt: rec.CreatedAt, UpdatedAt: rec.UpdatedAt, UI: &ui.Container{},
+	}
+	if err := json.Unmarshal(rec.UI, f.UI); err != nil {
+		return nil, err
+	}
+	if len(rec.Internal) > 0 {
+		if err := json.Unmarshal(rec.Internal, &f.Internal); err != nil {
+			return nil, err
+		}
+	}
+	return f, nil
+}
+
+func (s recordStore) CreateSelfServiceError(ctx context.Context, e *ErrorContainer) error {
+	return s.r.CreateSelfServiceError(ctx, &store.ErrorRecord{
+		ID: e.ID, Error: e.Error, CSRFHash: e.CSRFHash, WasSeen: e.WasSeen, SeenAt: e.SeenAt, CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt,
+	})
+}
+
+func (s recordStore) GetSelfServiceError(ctx context.Context, id uuid.UUID) (*ErrorContainer, error) {
+	rec, err := s.r.GetSelfServiceError(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return &ErrorContainer{
+		ID: rec.ID, Error: rec.Error, CSRFHash: rec.CSRFHash, WasSeen: rec.WasSeen, SeenAt: rec.SeenAt, CreatedAt: rec.CreatedAt, UpdatedAt: rec.UpdatedAt,
+	}, nil
 }
 
 // ErrorContainer is a stored error shown by the error UI.

@@ -26,7 +26,7 @@ func (e *Engine) runBuiltinHooks(r *http.Request, f *Flow, i *identity.Identity,
 				return err
 			}
 		case config.HookRequireVerifiedAddress:
-			if method != string(identity.CredentialsPassword) {
+			if !h.AppliesTo(method) {
 				continue
 			}
 			if len(i.VerifiableAddresses) == 0 {

@@ -101,7 +101,7 @@ func (e *Engine) SubmitLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	if sess != nil && !f.Refresh && (f.RequestedAAL != identity.AAL2 || session.AALSatisfied(sess, identity.AAL2)) {
 		if isHTML(r, f) {
-			redirect(w, r, e.Config.Selfservice.DefaultBrowserReturnURL, http.StatusSeeOther)
+			redirect(w, r, e.Config.DefaultReturnURL, http.StatusSeeOther)
 			return
 		}
 		e.fail(w, r, f, nil, errSessionAlreadyAvailable(loginAlreadyReason))
@@ -123,12 +123,12 @@ func (e *Engine) SubmitLogin(w http.ResponseWriter, r *http.Request) {
 	if f.Refresh || f.RequestedAAL == identity.AAL2 {
 		methodSession = sess
 	}
-	var i *identity.Identity
-	used, err := dispatch(e.LoginMethods, b.Method(), func(m LoginMethod) (err error) {
-		i, err = m.Login(r.Context(), r, f, b, methodSession)
+	var res *Result
+	used, err := dispatch(e.LoginMethods, b.Method(), b, func(m LoginMethod) (err error) {
+		res, err = m.Login(r.Context(), r, f, b, methodSession)
 		return err
 	})
-	if used == "" {
+	if used == nil {
 		e.fail(w, r, f, b, NewFormError("", ui.ErrNoStrategy(string(Login))))
 		return
 	}
@@ -136,19 +136,38 @@ func (e *Engine) SubmitLogin(w http.ResponseWriter, r *http.Request) {
 		e.fail(w, r, f, b, err)
 		return
 	}
-	if !i.IsActive() {
-		e.fail(w, r, f, b, httpx.Unauthorized("This account was disabled.").WithMessage("identity is disabled"))
+	e.loginResult(w, r, f, b, used, res, sess)
+}
+
+// loginResult finishes a login flow with what method m made of a
+// submission (or a callback).
+func (e *Engine) loginResult(w http.ResponseWriter, r *http.Request, f *Flow, b *Body, m Method, res *Result, sess *session.Session) {
+	if e.answerPending(w, r, f, b, res) {
 		return
 	}
-	f.Active = used
-	e.finishLogin(w, r, f, b, i, used, sess)
+	f.Active = m.ID()
+	if res.Register {
+		// An unknown social sign-in subject signs up instead, as in Kratos.
+		e.createAndFinishRegistration(w, r, f, b, m, res)
+		return
+	}
+	i := res.Identity
+	if !i.IsActive() {
+		e.fail(w, r, f, b, errIdentityDisabled())
+		return
+	}
+	e.finishLogin(w, r, f, b, i, res.authMethod(m), sess)
+}
+
+func errIdentityDisabled() *httpx.Error {
+	return httpx.Unauthorized("This account was disabled.").WithMessage("identity is disabled")
 }
 
 // finishLogin runs the after-login hooks, issues or refreshes the session
 // and answers.
-func (e *Engine) finishLogin(w http.ResponseWriter, r *http.Request, f *Flow, b *Body, i *identity.Identity, method string, current *session.Session) {
+func (e *Engine) finishLogin(w http.ResponseWriter, r *http.Request, f *Flow, b *Body, i *identity.Identity, meth session.AuthenticationMethod, current *session.Session) {
 	ctx := r.Context()
-	meth := session.AuthenticationMethod{Method: method}
+	method := f.Active
 	var s *session.Session
 	refreshing := current != nil && current.IdentityID == i.ID && (f.Refresh || f.RequestedAAL == identity.AAL2)
 	if refreshing {
@@ -185,7 +204,7 @@ func (e *Engine) finishLogin(w http.ResponseWriter, r *http.Request, f *Flow, b 
 		e.fail(w, r, f, b, err)
 		return
 	}
-	f.UpdatedAt = identity.Now()
+	f.UpdatedAt = e.stamp()
 	if err := e.Store.UpdateFlow(ctx, f); err != nil {
 		e.Logger.Warn("could not record the login method on the flow", "error", err)
 	}
@@ -231,6 +250,6 @@ func (e *Engine) finishLogin(w http.ResponseWriter, r *http.Request, f *Flow, b 
 func sortLogin(c *ui.Container) {
 	c.Sort(ui.SortOrder{
 		Groups: []string{ui.GroupOIDC, ui.GroupDefault, ui.GroupWebAuthn, ui.GroupPassword, ui.GroupTOTP, ui.GroupLookupSecret},
-		First:  []string{ui.CSRFTokenName, "identifier", "password"},
+		First:  []string{ui.CSRFTokenName, ui.NodeIdentifier, ui.NodePassword},
 	})
 }

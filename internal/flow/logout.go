@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/hoplite-id/hoplite/internal/config"
 	"github.com/hoplite-id/hoplite/internal/httpx"
 	"github.com/hoplite-id/hoplite/internal/session"
 )
@@ -87,7 +88,7 @@ func (e *Engine) Logout(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	to := uiOrDefault(e.Config.Selfservice.Flows.Logout.After.DefaultBrowserReturnURL, e.Config.Selfservice.DefaultBrowserReturnURL)
+	to := uiOrDefault(e.Config.AfterReturnURL(config.FlowLogout), e.Config.DefaultReturnURL)
 	if rt != nil {
 		to = rt.String()
 	}

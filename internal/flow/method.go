@@ -7,37 +7,103 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/hoplite-id/hoplite/internal/identity"
 	"github.com/hoplite-id/hoplite/internal/session"
 	"github.com/hoplite-id/hoplite/internal/ui"
 )
 
 // Method is a self-service method plug-in. A method implements the
-// interfaces of the flow kinds it takes part in; the engine asks it to add
-// its nodes to new flows and hands it the submissions addressed to it.
+// interfaces of the flow kinds it takes part in (LoginMethod,
+// RegistrationMethod, …) and, optionally, the capability interfaces below
+// (SecretInputs, LinkConsumer, CallbackMethod). internal/app hands every
+// enabled method to the engine in one list; the engine sorts them by the
+// interfaces they implement and never names one.
 type Method interface {
-	// ID is the method's name ("password", "profile", "link", …), the value
-	// of the "method" field that addresses it, and the node group it owns.
+	// ID is the method's name: the value of the "method" field that
+	// addresses it, and the node group it owns.
 	ID() string
+}
+
+// Result is what a method made of a submission. It is one of:
+//
+//   - done: Identity is set (and, for logins, AAL says what the method
+//     proved);
+//   - continue: Continue is set; the method changed the flow (new nodes or
+//     messages) and needs another submission;
+//   - redirect: RedirectTo is set; the browser must go there to go on (a
+//     social sign-in provider). JSON clients get 422
+//     browser_location_change_required with redirect_browser_to.
+//
+// A failed submission is an error, not a Result: a *FormError (shown on the
+// flow), ErrPrivilegeRequired, or any other error (an error document).
+type Result struct {
+	// Identity is the identity the submission signed in (login), created
+	// (registration, not stored yet), changed (settings) or recovered.
+	Identity *identity.Identity
+	// AuthMethod is the name recorded in the session's
+	// authentication_methods; empty means the method's ID.
+	AuthMethod string
+	// AAL is the assurance level the method proved: aal1 for a first
+	// factor, aal2 for a second. Empty means aal1. In settings, a non-empty
+	// AAL records the method on the current session (setting up a second
+	// factor upgrades the session that set it up, as in Kratos).
+	AAL string
+	// Continue asks the engine to store the flow and answer with it.
+	Continue bool
+	// RedirectTo sends the browser elsewhere to go on.
+	RedirectTo string
+	// Register marks a login whose Identity is new (a social sign-in of an
+	// unknown subject): the engine creates it and finishes the flow as a
+	// registration, as Kratos does.
+	Register bool
+	// SignIn marks a registration whose Identity exists already (a social
+	// sign-in of a known subject): the engine signs it in, as Kratos does.
+	SignIn bool
+}
+
+// Done is the result of a completed step that proved aal for i.
+func Done(i *identity.Identity, aal string) *Result { return &Result{Identity: i, AAL: aal} }
+
+// Continue is the result of a step after which the flow needs another one.
+func Continue() *Result { return &Result{Continue: true} }
+
+// Redirect is the result of a step that continues at url in the browser.
+func Redirect(url string) *Result { return &Result{RedirectTo: url} }
+
+// authMethod is the session's record of the step r completed for method m.
+func (r *Result) authMethod(m Method) session.AuthenticationMethod {
+	name := r.AuthMethod
+	if name == "" {
+		name = m.ID()
+	}
+	aal := r.AAL
+	if aal == "" {
+		aal = identity.AAL1
+	}
+	return session.AuthenticationMethod{Method: name, AAL: aal}
 }
 
 // LoginMethod authenticates identities.
 type LoginMethod interface {
 	Method
 	// PopulateLogin adds the method's nodes to a new login flow. sess is the
-	// current session for refresh and second-factor flows, else nil.
+	// current session for refresh and second-factor (f.RequestedAAL aal2)
+	// flows, else nil. A method that cannot serve the flow (a first factor
+	// on an aal2 flow, a browser-only method on an API flow) adds nothing.
 	PopulateLogin(r *http.Request, f *Flow, sess *session.Session) error
-	// Login checks a submission and returns the authenticated identity.
-	Login(ctx context.Context, r *http.Request, f *Flow, b *Body, sess *session.Session) (*identity.Identity, error)
+	// Login checks a submission. sess is as for PopulateLogin.
+	Login(ctx context.Context, r *http.Request, f *Flow, b *Body, sess *session.Session) (*Result, error)
 }
 
 // RegistrationMethod signs new identities up.
 type RegistrationMethod interface {
 	Method
 	PopulateRegistration(r *http.Request, f *Flow) error
-	// Register turns a submission into a new identity (with credentials)
-	// that the engine then stores.
-	Register(ctx context.Context, r *http.Request, f *Flow, b *Body) (*identity.Identity, error)
+	// Register turns a submission into a new identity (with credentials),
+	// returned in the Result and stored by the engine.
+	Register(ctx context.Context, r *http.Request, f *Flow, b *Body) (*Result, error)
 }
 
 // SettingsMethod changes an identity.
@@ -45,10 +111,11 @@ type SettingsMethod interface {
 	Method
 	PopulateSettings(r *http.Request, f *Flow, i *identity.Identity) error
 	// Settings applies a submission to req.Identity (loaded with
-	// credentials), which the engine then stores. It returns
-	// ErrPrivilegeRequired when the change is sensitive and
+	// credentials), which the engine then stores; a nil Result means just
+	// that. A Continue result stores only the flow (a multi-step setup). It
+	// returns ErrPrivilegeRequired when the change is sensitive and
 	// req.Privileged is false.
-	Settings(ctx context.Context, r *http.Request, f *Flow, b *Body, req *SettingsRequest) error
+	Settings(ctx context.Context, r *http.Request, f *Flow, b *Body, req *SettingsRequest) (*Result, error)
 }
 
 // SettingsRequest is what a settings method works on.
@@ -65,9 +132,10 @@ type RecoveryMethod interface {
 	Method
 	PopulateRecovery(r *http.Request, f *Flow) error
 	// Recover handles a submission (or a link's token). When the account is
-	// recovered it returns the identity; otherwise it updates the flow (for
+	// recovered it returns a done Result (whose AuthMethod names the step
+	// recorded on the new session); otherwise it updates the flow (for
 	// example to sent_email) and returns nil.
-	Recover(ctx context.Context, r *http.Request, f *Flow, b *Body) (*identity.Identity, error)
+	Recover(ctx context.Context, r *http.Request, f *Flow, b *Body) (*Result, error)
 }
 
 // VerificationMethod verifies addresses.
@@ -94,6 +162,42 @@ type RecoveryLinkMethod interface {
 	RecoveryMethod
 	// CreateRecoveryLink returns a link that recovers i on flow f.
 	CreateRecoveryLink(ctx context.Context, f *Flow, i *identity.Identity) (string, error)
+	// LinkLifespan is how long its links stay valid unless asked otherwise.
+	LinkLifespan() time.Duration
+}
+
+// LinkConsumer is a recovery or verification method that takes the token
+// of a link it mailed. A submission that carries ?token= goes to it, whatever
+// its "method" field says, and is checked by the token instead of the
+// anti-CSRF cookie.
+type LinkConsumer interface {
+	Method
+	ConsumesLinkTokens() bool
+}
+
+// SecretInputs is a method whose inputs must never be echoed back on a
+// form shown again after a failed submission (passwords, one-time codes).
+type SecretInputs interface {
+	Method
+	SecretInputs() []string
+}
+
+// CallbackMethod is a method that continues a flow on a route of its own,
+// where the browser comes back from elsewhere (a social sign-in provider's
+// redirect). The engine registers its routes, loads and checks the flow the
+// callback names, hands it to Callback, and finishes the flow with the
+// Result like a submission of that flow's kind.
+type CallbackMethod interface {
+	Method
+	// CallbackRoutes are the route patterns (Go ServeMux syntax, with the
+	// HTTP method: "GET /self-service/methods/oidc/callback/{provider}").
+	CallbackRoutes() []string
+	// CallbackFlow names the flow a callback request continues.
+	CallbackFlow(r *http.Request) (uuid.UUID, error)
+	// Callback handles the request for flow f (login, registration or
+	// settings). For settings, req is the signed-in owner's request, as for
+	// Settings; it is nil for other kinds.
+	Callback(ctx context.Context, w http.ResponseWriter, r *http.Request, f *Flow, req *SettingsRequest) (*Result, error)
 }
 
 // RetryError makes the engine answer with a new flow of the same kind
@@ -152,10 +256,20 @@ func NewFormError(field string, t ui.Text) *FormError {
 	return &FormError{Items: []FormErrorItem{{Field: field, Text: t}}}
 }
 
-// dispatch hands a submission to the method it names. It returns the id of
-// the method that took it ("" when none did) and that method's error; a
-// method answering ErrNotResponsible passes it on to the next.
-func dispatch[M Method](methods []M, name string, call func(M) error) (string, error) {
+// SubmissionClaimer is a method that recognises its submissions by their
+// fields when the body names no method: a social sign-in button sends
+// provider=<id>, a lookup-code button lookup_secret_regenerate=true, as
+// Kratos' forms do.
+type SubmissionClaimer interface {
+	Method
+	ClaimsSubmission(b *Body) bool
+}
+
+// dispatch hands a submission to the method name names (the body's
+// "method" field, or the link consumer for a link) or, when none takes it, to the first method that claims it by its fields. It
+// returns the method that took it (nil when none did) and that method's
+// error; a method answering ErrNotResponsible passes it on to the next.
+func dispatch[M Method](methods []M, name string, b *Body, call func(M) error) (Method, error) {
 	for _, m := range methods {
 		if m.ID() != name {
 			continue
@@ -164,7 +278,29 @@ func dispatch[M Method](methods []M, name string, call func(M) error) (string, e
 		if errors.Is(err, ErrNotResponsible) {
 			continue
 		}
-		return m.ID(), err
+		return m, err
 	}
-	return "", nil
+	for _, m := range methods {
+		c, ok := any(m).(SubmissionClaimer)
+		if !ok || m.ID() == name || !c.ClaimsSubmission(b) {
+			continue
+		}
+		err := call(m)
+		if errors.Is(err, ErrNotResponsible) {
+			continue
+		}
+		return m, err
+	}
+	return nil, nil
+}
+
+// methodsOf returns the methods that implement M, in order.
+func methodsOf[M any](all []Method) []M {
+	var out []M
+	for _, m := range all {
+		if x, ok := m.(M); ok {
+			out = append(out, x)
+		}
+	}
+	return out
 }

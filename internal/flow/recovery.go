@@ -21,9 +21,9 @@ import (
 
 func (e *Engine) addressFlowEnabled(k Kind) bool {
 	if k == Recovery {
-		return e.Config.Selfservice.Flows.Recovery.Enabled
+		return e.Config.Kinds[Recovery].Enabled
 	}
-	return e.Config.Selfservice.Flows.Verification.Enabled
+	return e.Config.Kinds[Verification].Enabled
 }
 
 func errAddressFlowDisabled(k Kind) *httpx.Error {
@@ -143,11 +143,22 @@ func (e *Engine) submitAddressFlow(w http.ResponseWriter, r *http.Request, k Kin
 		e.fail(w, r, f, nil, err)
 		return
 	}
-	// A link from an email carries its own secret (the token); it is opened
-	// by a plain navigation, so there is no form token to check, and the
-	// token decides the outcome whatever state the flow is in (a used link
-	// is invalid, not "already completed").
-	byLink := r.Method == http.MethodGet && b.String("token") != ""
+	// A link from an email carries its own secret (the token). Whatever the
+	// HTTP method, body or Accept header, a submission with a token is the
+	// link being used: the token decides the outcome whatever state the flow
+	// is in (a used link is invalid, not "already completed"), there is no
+	// form token to check (links are opened by plain navigation, and admin
+	// recovery links are posted by other servers), and the answer is a
+	// redirect, as in Kratos.
+	linker := e.linkConsumer(k)
+	if t := r.URL.Query().Get("token"); t != "" && b.String("token") == "" {
+		// A link posted rather than opened keeps its token in the query.
+		if b.values == nil {
+			b.values = map[string]any{}
+		}
+		b.values["token"] = t
+	}
+	byLink := linker != nil && b.String("token") != ""
 	if !byLink {
 		if err := e.checkSubmitOrigin(r, f, b); err != nil {
 			e.fail(w, r, f, b, err)
@@ -172,14 +183,14 @@ func (e *Engine) submitAddressFlow(w http.ResponseWriter, r *http.Request, k Kin
 		}
 	}
 	method := b.Method()
-	if method == "" && byLink {
-		method = "link"
+	if byLink {
+		method = linker.ID()
 	}
-	var recovered *identity.Identity
-	used := ""
+	var res *Result
+	var used Method
 	if k == Recovery {
-		used, err = dispatch(e.RecoveryMethods, method, func(m RecoveryMethod) (err error) {
-			recovered, err = m.Recover(r.Context(), r, f, b)
+		used, err = dispatch(e.RecoveryMethods, method, b, func(m RecoveryMethod) (err error) {
+			res, err = m.Recover(r.Context(), r, f, b)
 			return err
 		})
 	} else {
@@ -197,7 +208,7 @@ func (e *Engine) submitAddressFlow(w http.ResponseWriter, r *http.Request, k Kin
 				f.UI.SetCSRF(csrf.Mask(token))
 			}
 			f.Active = method
-			f.UpdatedAt = identity.Now()
+			f.UpdatedAt = e.stamp()
 			if err := e.Store.UpdateFlow(ctx, f); err != nil {
 				return err
 			}
@@ -206,11 +217,11 @@ func (e *Engine) submitAddressFlow(w http.ResponseWriter, r *http.Request, k Kin
 			}
 			return e.Hooks.After(ctx, r, f, method, i, e.Config.AfterHooks(config.FlowVerification, method))
 		}
-		used, err = dispatch(e.VerificationMethods, method, func(m VerificationMethod) error {
+		used, err = dispatch(e.VerificationMethods, method, b, func(m VerificationMethod) error {
 			return m.Verify(r.Context(), r, f, b, verified)
 		})
 	}
-	if used == "" {
+	if used == nil {
 		e.fail(w, r, f, b, NewFormError("", ui.ErrNoStrategy(string(k))))
 		return
 	}
@@ -235,18 +246,18 @@ func (e *Engine) submitAddressFlow(w http.ResponseWriter, r *http.Request, k Kin
 		e.fail(w, r, f, b, err)
 		return
 	}
-	f.Active = used
-	if recovered != nil {
-		e.finishRecovery(w, r, f, b, recovered)
+	f.Active = used.ID()
+	if res != nil && res.Identity != nil {
+		e.finishRecovery(w, r, f, b, res.Identity, res.authMethod(used))
 		return
 	}
-	f.UpdatedAt = identity.Now()
+	f.UpdatedAt = e.stamp()
 	if err := e.Store.UpdateFlow(r.Context(), f); err != nil {
 		e.fail(w, r, f, b, err)
 		return
 	}
 	if byLink && k == Verification && f.State == StatePassedChallenge {
-		def := uiOrDefault(e.Config.Selfservice.Flows.Verification.After.DefaultBrowserReturnURL, e.UIRedirectURL(Verification, f.ID))
+		def := uiOrDefault(e.Config.AfterReturnURL(config.FlowVerification), e.UIRedirectURL(Verification, f.ID))
 		to, err := e.returnTo.Target(f, def)
 		if err != nil {
 			e.ForwardError(w, r, err)
@@ -267,10 +278,10 @@ func (e *Engine) submitAddressFlow(w http.ResponseWriter, r *http.Request, k Kin
 // Kratos, the after-recovery hooks run once the session is issued and the
 // settings flow exists: a failing hook fails the request, but the session
 // stays.
-func (e *Engine) finishRecovery(w http.ResponseWriter, r *http.Request, f *Flow, b *Body, i *identity.Identity) {
+func (e *Engine) finishRecovery(w http.ResponseWriter, r *http.Request, f *Flow, b *Body, i *identity.Identity, meth session.AuthenticationMethod) {
 	ctx := r.Context()
 	if !i.IsActive() {
-		e.fail(w, r, f, b, httpx.Unauthorized("This account was disabled.").WithMessage("identity is disabled"))
+		e.fail(w, r, f, b, errIdentityDisabled())
 		return
 	}
 	// A recovery starts the browser on a fresh anti-CSRF cookie, which the
@@ -280,12 +291,12 @@ func (e *Engine) finishRecovery(w http.ResponseWriter, r *http.Request, f *Flow,
 	f.IdentityID.UUID, f.IdentityID.Valid = i.ID, true
 	f.CSRFTokenHash = csrf.Hash(token)
 	f.UI.SetCSRF(csrf.Mask(token))
-	f.UpdatedAt = identity.Now()
+	f.UpdatedAt = e.stamp()
 	if err := e.Store.UpdateFlow(ctx, f); err != nil {
 		e.fail(w, r, f, b, err)
 		return
 	}
-	s := e.Sessions.New(i, session.AuthenticationMethod{Method: session.MethodLinkRecovery})
+	s := e.Sessions.New(i, meth)
 	if err := e.Sessions.Persist(ctx, s); err != nil {
 		e.fail(w, r, f, b, err)
 		return
@@ -303,22 +314,42 @@ func (e *Engine) finishRecovery(w http.ResponseWriter, r *http.Request, f *Flow,
 		e.fail(w, r, f, b, err)
 		return
 	}
-	max := e.Config.Selfservice.Flows.Settings.PrivilegedSessionMaxAge
+	max := e.Config.PrivilegedSessionMaxAge
 	sf.UI.AddMessage(ui.InfoRecoverySuccessful(s.AuthenticatedAt.Add(max)))
 	if err := e.Store.CreateFlow(ctx, sf); err != nil {
 		e.fail(w, r, f, b, err)
 		return
 	}
-	hooks := e.Config.Selfservice.Flows.Recovery.After.Hooks
-	if err := e.runBuiltinHooks(r, f, i, s, "link", hooks); err != nil {
+	hooks := e.Config.AfterHooks(config.FlowRecovery, f.Active)
+	if err := e.runBuiltinHooks(r, f, i, s, f.Active, hooks); err != nil {
 		e.fail(w, r, f, b, err)
 		return
 	}
 	if e.Hooks != nil {
-		if err := e.Hooks.After(ctx, r, f, "link", i, hooks); err != nil {
+		if err := e.Hooks.After(ctx, r, f, f.Active, i, hooks); err != nil {
 			e.fail(w, r, f, b, err)
 			return
 		}
 	}
 	redirect(w, r, e.UIRedirectURL(Settings, sf.ID), http.StatusSeeOther)
+}
+
+// linkConsumer is the method of kind k that takes link tokens, if any.
+func (e *Engine) linkConsumer(k Kind) LinkConsumer {
+	var candidates []Method
+	if k == Recovery {
+		for _, m := range e.RecoveryMethods {
+			candidates = append(candidates, m)
+		}
+	} else {
+		for _, m := range e.VerificationMethods {
+			candidates = append(candidates, m)
+		}
+	}
+	for _, m := range candidates {
+		if lc, ok := m.(LinkConsumer); ok && lc.ConsumesLinkTokens() {
+			return lc
+		}
+	}
+	return nil
 }

@@ -20,7 +20,7 @@ const registrationAlreadyReason = "A valid session was detected and thus registr
 // InitRegistration serves GET /self-service/registration/{browser,api}.
 func (e *Engine) InitRegistration(t Type) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if !e.Config.Selfservice.Flows.Registration.Enabled {
+		if !e.Config.Kinds[Registration].Enabled {
 			e.initError(w, r, t, errRegistrationDisabled())
 			return
 		}
@@ -37,7 +37,7 @@ func (e *Engine) InitRegistration(t Type) http.HandlerFunc {
 			if t == TypeBrowser && !httpx.WantsJSON(r) {
 				// Unlike login, Kratos v0.9 sends a signed-in browser to the
 				// default return URL here, whatever return_to says.
-				redirect(w, r, e.Config.Selfservice.DefaultBrowserReturnURL, http.StatusSeeOther)
+				redirect(w, r, e.Config.DefaultReturnURL, http.StatusSeeOther)
 				return
 			}
 			e.initError(w, r, t, errSessionAlreadyAvailable(registrationAlreadyReason))
@@ -54,7 +54,7 @@ func (e *Engine) InitRegistration(t Type) http.HandlerFunc {
 
 // SubmitRegistration serves POST (and GET) /self-service/registration?flow=.
 func (e *Engine) SubmitRegistration(w http.ResponseWriter, r *http.Request) {
-	if !e.Config.Selfservice.Flows.Registration.Enabled {
+	if !e.Config.Kinds[Registration].Enabled {
 		if httpx.IsJSONRequest(r) {
 			httpx.WriteError(w, r, errRegistrationDisabled())
 		} else {
@@ -75,7 +75,7 @@ func (e *Engine) SubmitRegistration(w http.ResponseWriter, r *http.Request) {
 	}
 	if sess != nil {
 		if isHTML(r, f) {
-			to, err := e.returnTo.Target(f, e.Config.Selfservice.DefaultBrowserReturnURL)
+			to, err := e.returnTo.Target(f, e.Config.DefaultReturnURL)
 			if err != nil {
 				e.ForwardError(w, r, err)
 				return
@@ -93,12 +93,12 @@ func (e *Engine) SubmitRegistration(w http.ResponseWriter, r *http.Request) {
 	if b == nil {
 		return
 	}
-	var i *identity.Identity
-	used, err := dispatch(e.RegistrationMethods, b.Method(), func(m RegistrationMethod) (err error) {
-		i, err = m.Register(r.Context(), r, f, b)
+	var res *Result
+	used, err := dispatch(e.RegistrationMethods, b.Method(), b, func(m RegistrationMethod) (err error) {
+		res, err = m.Register(r.Context(), r, f, b)
 		return err
 	})
-	if used == "" {
+	if used == nil {
 		e.fail(w, r, f, b, NewFormError("", ui.ErrNoStrategy(string(Registration))))
 		return
 	}
@@ -106,6 +106,32 @@ func (e *Engine) SubmitRegistration(w http.ResponseWriter, r *http.Request) {
 		e.fail(w, r, f, b, err)
 		return
 	}
+	e.registrationResult(w, r, f, b, used, res)
+}
+
+// registrationResult finishes a registration flow with what method m made
+// of a submission (or a callback).
+func (e *Engine) registrationResult(w http.ResponseWriter, r *http.Request, f *Flow, b *Body, m Method, res *Result) {
+	if e.answerPending(w, r, f, b, res) {
+		return
+	}
+	f.Active = m.ID()
+	if res.SignIn {
+		// A known social sign-in subject signs in instead, as in Kratos.
+		if !res.Identity.IsActive() {
+			e.fail(w, r, f, b, errIdentityDisabled())
+			return
+		}
+		e.finishLogin(w, r, f, b, res.Identity, res.authMethod(m), nil)
+		return
+	}
+	e.createAndFinishRegistration(w, r, f, b, m, res)
+}
+
+// createAndFinishRegistration stores the identity a method built and
+// finishes the flow as a registration.
+func (e *Engine) createAndFinishRegistration(w http.ResponseWriter, r *http.Request, f *Flow, b *Body, m Method, res *Result) {
+	i := res.Identity
 	if err := e.Identities.Create(r.Context(), i); err != nil {
 		if identity.IsConflict(err) {
 			err = NewFormError("", ui.ErrDuplicateIdentifier())
@@ -113,19 +139,19 @@ func (e *Engine) SubmitRegistration(w http.ResponseWriter, r *http.Request) {
 		e.fail(w, r, f, b, err)
 		return
 	}
-	f.Active = used
-	e.finishRegistration(w, r, f, b, i, used)
+	e.finishRegistration(w, r, f, b, i, res.authMethod(m))
 }
 
 // finishRegistration runs the after-registration hooks (session, web_hook,
 // the verification mail) and answers.
-func (e *Engine) finishRegistration(w http.ResponseWriter, r *http.Request, f *Flow, b *Body, i *identity.Identity, method string) {
+func (e *Engine) finishRegistration(w http.ResponseWriter, r *http.Request, f *Flow, b *Body, i *identity.Identity, meth session.AuthenticationMethod) {
 	ctx := r.Context()
+	method := f.Active
 	hooks := e.Config.AfterHooks(config.FlowRegistration, method)
 	var s *session.Session
 	for _, h := range hooks {
 		if h.Hook == config.HookSession {
-			s = e.Sessions.New(i, session.AuthenticationMethod{Method: method})
+			s = e.Sessions.New(i, meth)
 		}
 	}
 	// The verification mail goes out first, as Kratos' built-in
@@ -145,7 +171,7 @@ func (e *Engine) finishRegistration(w http.ResponseWriter, r *http.Request, f *F
 		}
 		s.Identity = i.Public()
 	}
-	f.UpdatedAt = identity.Now()
+	f.UpdatedAt = e.stamp()
 	if err := e.Store.UpdateFlow(ctx, f); err != nil {
 		e.Logger.Warn("could not record the registration method on the flow", "error", err)
 	}
@@ -187,7 +213,7 @@ func (e *Engine) sortRegistration(c *ui.Container) {
 	for k, fld := range e.Identities.Schemas().Default().FormFields() {
 		order = append(order, fld.Name)
 		if k == 0 {
-			order = append(order, "password")
+			order = append(order, ui.NodePassword)
 		}
 	}
 	c.Sort(ui.SortOrder{

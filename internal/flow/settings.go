@@ -24,7 +24,7 @@ func errIdentityMismatch(code int) *httpx.Error {
 // privileged reports whether the session authenticated recently enough for
 // sensitive changes.
 func (e *Engine) privileged(s *session.Session) bool {
-	max := e.Config.Selfservice.Flows.Settings.PrivilegedSessionMaxAge
+	max := e.Config.PrivilegedSessionMaxAge
 	if max <= 0 {
 		max = time.Hour
 	}
@@ -33,7 +33,7 @@ func (e *Engine) privileged(s *session.Session) bool {
 
 // settingsAAL checks selfservice.flows.settings.required_aal.
 func (e *Engine) settingsAAL(s *session.Session) error {
-	if !session.AALSatisfied(s, session.RequiredAAL(e.Config.Selfservice.Flows.Settings.RequiredAAL, s.Identity)) {
+	if !session.AALSatisfied(s, session.RequiredAAL(e.Config.SettingsRequiredAAL, s.Identity)) {
 		return e.Sessions.ErrAAL2Required("")
 	}
 	return nil
@@ -50,7 +50,7 @@ func (e *Engine) InitSettings(t Type) http.HandlerFunc {
 		}
 		if sess == nil {
 			if t == TypeBrowser && !httpx.WantsJSON(r) {
-				redirect(w, r, e.Config.Selfservice.Flows.Login.UIURL, http.StatusSeeOther)
+				redirect(w, r, e.Config.Kinds[Login].UIURL, http.StatusSeeOther)
 				return
 			}
 			reason := "No active session was found in this request."
@@ -92,19 +92,29 @@ func (e *Engine) newSettingsFlow(w http.ResponseWriter, r *http.Request, t Type,
 	return f, e.Store.CreateFlow(r.Context(), f)
 }
 
-// guardSettingsFetch applies the session rules to fetching a settings flow
-// and loads the flow's identity.
-func (e *Engine) guardSettingsFetch(w http.ResponseWriter, r *http.Request, f *Flow) error {
+// settingsNoSessionError is a settings flow fetched without a session:
+// Kratos answers 401, or sends a browser to sign in.
+type settingsNoSessionError struct{ browser bool }
+
+func (e *settingsNoSessionError) Error() string { return "no session" }
+
+// HTTPError is the 401 that JSON clients get.
+func (e *settingsNoSessionError) HTTPError() *httpx.Error {
+	return httpx.Unauthorized("A valid session cookie or session token is missing.")
+}
+
+// checkSettingsOwner applies the session rules to fetching a settings flow
+// and loads the flow's identity. A settings flow is guarded by the session
+// that owns it, not by the anti-CSRF cookie: Kratos answers 401 without a
+// session and 403 security_identity_mismatch for another identity's flow,
+// and UIs branch on those.
+func (e *Engine) checkSettingsOwner(r *http.Request, f *Flow) error {
 	sess, err := e.currentSession(r)
 	if err != nil {
 		return err
 	}
 	if sess == nil {
-		if !httpx.WantsJSON(r) && f.Type == TypeBrowser {
-			redirect(w, r, e.Config.Selfservice.Flows.Login.UIURL, http.StatusFound)
-			return errResponded
-		}
-		return httpx.Unauthorized("A valid session cookie or session token is missing.")
+		return &settingsNoSessionError{browser: f.Type == TypeBrowser}
 	}
 	if !f.IdentityID.Valid || f.IdentityID.UUID != sess.IdentityID {
 		return errIdentityMismatch(http.StatusForbidden)
@@ -186,20 +196,36 @@ func (e *Engine) SubmitSettings(w http.ResponseWriter, r *http.Request) {
 	}
 	sess.Identity = i
 	req := &SettingsRequest{Session: sess, Identity: i, Privileged: e.privileged(sess)}
-	var used string
-	used, err = dispatch(e.SettingsMethods, b.Method(), func(m SettingsMethod) error {
-		return m.Settings(r.Context(), r, f, b, req)
+	var res *Result
+	used, err := dispatch(e.SettingsMethods, b.Method(), b, func(m SettingsMethod) (err error) {
+		res, err = m.Settings(r.Context(), r, f, b, req)
+		return err
 	})
-	if used == "" {
+	if used == nil {
 		e.fail(w, r, f, b, NewFormError("", ui.ErrNoStrategy(string(Settings))))
 		return
 	}
+	e.settingsResult(w, r, f, b, used, res, err, req)
+}
+
+// settingsResult finishes a settings flow with what method m made of a
+// submission (or a callback): err is the method's error.
+func (e *Engine) settingsResult(w http.ResponseWriter, r *http.Request, f *Flow, b *Body, m Method, res *Result, err error, req *SettingsRequest) {
 	if errors.Is(err, ErrPrivilegeRequired) {
-		e.requireReauth(w, r, f, b, used)
+		e.requireReauth(w, r, f, b, m.ID())
 		return
 	}
 	if err != nil {
 		e.fail(w, r, f, b, err)
+		return
+	}
+	if res == nil {
+		res = &Result{}
+	}
+	if res.Continue {
+		f.Identity = req.Identity.Public()
+	}
+	if e.answerPending(w, r, f, b, res) {
 		return
 	}
 	f.DeleteInternal(resumeKey)
@@ -210,7 +236,14 @@ func (e *Engine) SubmitSettings(w http.ResponseWriter, r *http.Request) {
 		e.fail(w, r, f, b, err)
 		return
 	}
-	e.finishSettings(w, r, f, b, req.Identity, used)
+	if res.AAL != "" {
+		// A new factor counts on the session that set it up, as in Kratos.
+		if err := e.Sessions.Refresh(r.Context(), req.Session, res.authMethod(m)); err != nil {
+			e.fail(w, r, f, b, err)
+			return
+		}
+	}
+	e.finishSettings(w, r, f, b, req.Identity, m.ID())
 }
 
 // answerNoSettingsSession answers a settings request without a session, or
@@ -218,7 +251,7 @@ func (e *Engine) SubmitSettings(w http.ResponseWriter, r *http.Request) {
 // browsers are sent to sign in, API and JSON clients get 401.
 func (e *Engine) answerNoSettingsSession(w http.ResponseWriter, r *http.Request, f *Flow) {
 	if isHTML(r, f) {
-		redirect(w, r, e.Config.Selfservice.Flows.Login.UIURL, http.StatusFound)
+		redirect(w, r, e.Config.Kinds[Login].UIURL, http.StatusFound)
 		return
 	}
 	httpx.WriteError(w, r, session.ErrSessionInactive())
@@ -237,7 +270,7 @@ func (e *Engine) requireReauth(w http.ResponseWriter, r *http.Request, f *Flow, 
 			e.fail(w, r, f, b, err)
 			return
 		}
-		f.UpdatedAt = identity.Now()
+		f.UpdatedAt = e.stamp()
 		if err := e.Store.UpdateFlow(r.Context(), f); err != nil {
 			e.fail(w, r, f, b, err)
 			return
@@ -273,7 +306,7 @@ func (e *Engine) finishSettings(w http.ResponseWriter, r *http.Request, f *Flow,
 		return
 	}
 	f.UI.AddMessage(ui.InfoSettingsSaved())
-	f.UpdatedAt = identity.Now()
+	f.UpdatedAt = e.stamp()
 	if err := e.Store.UpdateFlow(ctx, f); err != nil {
 		e.fail(w, r, f, b, err)
 		return
@@ -282,22 +315,11 @@ func (e *Engine) finishSettings(w http.ResponseWriter, r *http.Request, f *Flow,
 		httpx.WriteJSON(w, http.StatusOK, f)
 		return
 	}
-	def := uiOrDefault(methodReturnURL(e.Config, method), e.Config.Selfservice.Flows.Settings.After.DefaultBrowserReturnURL, e.UIRedirectURL(Settings, f.ID))
+	def := uiOrDefault(e.Config.MethodReturnURL(config.FlowSettings, method), e.Config.AfterReturnURL(config.FlowSettings), e.UIRedirectURL(Settings, f.ID))
 	to, err := e.returnTo.Target(f, def)
 	if err != nil {
 		e.ForwardError(w, r, err)
 		return
 	}
 	redirect(w, r, to, http.StatusSeeOther)
-}
-
-func methodReturnURL(c *config.Config, method string) string {
-	a := c.Selfservice.Flows.Settings.After
-	switch method {
-	case "password":
-		return a.Password.DefaultBrowserReturnURL
-	case "profile":
-		return a.Profile.DefaultBrowserReturnURL
-	}
-	return ""
 }

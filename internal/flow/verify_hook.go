@@ -20,7 +20,7 @@ import (
 // no cookies: the flow is bound to the request's anti-CSRF cookie when there
 // is one.
 func (e *Engine) flowFor(r *http.Request, k Kind, t Type, lifespan time.Duration) (*Flow, error) {
-	now := identity.Now()
+	now := e.stamp()
 	if lifespan <= 0 {
 		lifespan = e.lifespan(k)
 	}
@@ -48,7 +48,7 @@ func (e *Engine) flowFor(r *http.Request, k Kind, t Type, lifespan time.Duration
 // verifiable address of i (after registration and settings). Failures are
 // logged: the flow that triggered them has succeeded already.
 func (e *Engine) sendVerification(ctx context.Context, r *http.Request, i *identity.Identity, trigger *Flow) {
-	if !e.Config.Selfservice.Flows.Verification.Enabled || len(e.VerificationMethods) == 0 {
+	if !e.Config.Kinds[Verification].Enabled || len(e.VerificationMethods) == 0 {
 		return
 	}
 	m := e.VerificationMethods[0]
@@ -103,7 +103,7 @@ func (e *Engine) AdminRecoveryLink(w http.ResponseWriter, r *http.Request) {
 			linker = l
 		}
 	}
-	if linker == nil || !e.Config.Selfservice.Methods.Link.Enabled {
+	if linker == nil {
 		httpx.WriteError(w, r, httpx.NotFound("This endpoint was disabled by system administrator. Please check your url or contact the system administrator to enable it."))
 		return
 	}
@@ -120,7 +120,7 @@ func (e *Engine) AdminRecoveryLink(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, httpx.BadRequest("The identity_id is missing or is not a valid UUID."))
 		return
 	}
-	lifespan := e.Config.Selfservice.Methods.Link.Config.Lifespan
+	lifespan := linker.LinkLifespan()
 	if body.ExpiresIn != "" {
 		d, err := time.ParseDuration(body.ExpiresIn)
 		if err != nil || d <= 0 {

@@ -32,7 +32,7 @@ const DefaultAsyncTimeout = time.Minute
 
 // Runner runs web hooks. It implements flow.Hooks.
 type Runner struct {
-	cfg       *config.Config
+	cfg       Config
 	client    *http.Client
 	logger    *slog.Logger
 	templates *templateCache
@@ -44,19 +44,26 @@ type Runner struct {
 
 var _ flow.Hooks = (*Runner)(nil)
 
-// New returns a Runner for the hooks of cfg. client sends the hook requests
-// and fetches http(s) body templates; when nil, a client built by
-// httpclient.New from cfg (clients.http.disallow_private_ip_ranges) is used.
-// A nil logger discards.
-func New(cfg *config.Config, client *http.Client, logger *slog.Logger) *Runner {
+// Config are the hooks the Runner runs itself (after-flow hooks are handed
+// to After by the engine).
+type Config struct {
+	// LoginBefore and RegistrationBefore are
+	// selfservice.flows.{login,registration}.before.hooks.
+	LoginBefore, RegistrationBefore []config.Hook
+}
+
+// New returns a Runner. client sends the hook requests and fetches http(s)
+// body templates; a nil client is a default httpclient one. A nil logger
+// discards.
+func New(c Config, client *http.Client, logger *slog.Logger) *Runner {
 	if client == nil {
-		client = httpclient.New(httpclient.FromConfig(cfg))
+		client = httpclient.New(httpclient.Options{})
 	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	return &Runner{
-		cfg:          cfg,
+		cfg:          c,
 		client:       client,
 		logger:       logger,
 		templates:    newTemplateCache(client, logger),
@@ -64,18 +71,30 @@ func New(cfg *config.Config, client *http.Client, logger *slog.Logger) *Runner {
 	}
 }
 
+// FromConfig returns a Runner for the hooks of cfg; a nil client is built
+// by httpclient.New from cfg (clients.http.disallow_private_ip_ranges).
+func FromConfig(cfg *config.Config, client *http.Client, logger *slog.Logger) *Runner {
+	if client == nil {
+		client = httpclient.New(httpclient.FromConfig(cfg))
+	}
+	return New(Config{
+		LoginBefore:        cfg.Selfservice.Flows.Login.Before.Hooks,
+		RegistrationBefore: cfg.Selfservice.Flows.Registration.Before.Hooks,
+	}, client, logger)
+}
+
 // Before runs the web hooks of selfservice.flows.<kind>.before.hooks (only
 // login and registration flows have them).
 func (r *Runner) Before(ctx context.Context, req *http.Request, f *flow.Flow) error {
-	if r.cfg == nil || f == nil {
+	if f == nil {
 		return nil
 	}
 	var hooks []config.Hook
 	switch f.Kind {
 	case flow.Login:
-		hooks = r.cfg.Selfservice.Flows.Login.Before.Hooks
+		hooks = r.cfg.LoginBefore
 	case flow.Registration:
-		hooks = r.cfg.Selfservice.Flows.Registration.Before.Hooks
+		hooks = r.cfg.RegistrationBefore
 	}
 	return r.run(ctx, req, f, nil, hooks)
 }

@@ -87,7 +87,7 @@ func newRunner(cfg *config.Config) *Runner {
 	if cfg == nil {
 		cfg = &config.Config{}
 	}
-	return New(cfg, testClient(httpclient.Options{}), nil)
+	return FromConfig(cfg, testClient(httpclient.Options{}), nil)
 }
 
 func webHook(url string, mod ...func(*config.WebHookConfig)) config.Hook {
@@ -489,7 +489,7 @@ func TestIgnoredResponseRunsInBackground(t *testing.T) {
 	})
 	t.Cleanup(unblock) // runs before the server is closed, even on failure
 	var logs syncBuffer
-	r := New(&config.Config{}, testClient(httpclient.Options{Retries: -1}), slog.New(slog.NewTextHandler(&logs, nil)))
+	r := FromConfig(&config.Config{}, testClient(httpclient.Options{Retries: -1}), slog.New(slog.NewTextHandler(&logs, nil)))
 	okSrv := newHookServer(t, nil)
 	ignore := func(c *config.WebHookConfig) { c.Response.Ignore = true }
 	hooks := []config.Hook{
@@ -560,7 +560,7 @@ func TestDisallowPrivateIPRanges(t *testing.T) {
 
 	cfg := &config.Config{}
 	cfg.Clients.HTTP.DisallowPrivateIPRanges = true
-	err := New(cfg, nil, nil).After(context.Background(), incoming(), testFlow(flow.Login), "password", testIdentity(), hooks)
+	err := FromConfig(cfg, nil, nil).After(context.Background(), incoming(), testFlow(flow.Login), "password", testIdentity(), hooks)
 	var be *httpclient.BlockedAddressError
 	if !errors.As(err, &be) {
 		t.Fatalf("err = %v, want a refused address", err)
@@ -573,7 +573,7 @@ func TestDisallowPrivateIPRanges(t *testing.T) {
 		t.Errorf("the server was reached %d times", n)
 	}
 
-	if err := New(&config.Config{}, nil, nil).After(context.Background(), incoming(), testFlow(flow.Login), "password", testIdentity(), hooks); err != nil {
+	if err := FromConfig(&config.Config{}, nil, nil).After(context.Background(), incoming(), testFlow(flow.Login), "password", testIdentity(), hooks); err != nil {
 		t.Fatalf("without disallow_private_ip_ranges: %v", err)
 	}
 	if n := srv.hits.Load(); n != 1 {
@@ -610,6 +610,7 @@ func TestBeforeDispatch(t *testing.T) {
 	// A failing before hook fails.
 	failing := newHookServer(t, func(int32, *http.Request) int { return http.StatusForbidden })
 	cfg.Selfservice.Flows.Registration.Before.Hooks = []config.Hook{webHook(failing.URL)}
+	r = newRunner(cfg)
 	if err := r.Before(context.Background(), incoming(), testFlow(flow.Registration)); err == nil || !strings.Contains(err.Error(), "status code 403") {
 		t.Errorf("err = %v", err)
 	}

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/hoplite-id/hoplite/internal/store"
 )
 
 // Error is an API error carrying everything the Kratos envelope can hold:
@@ -160,15 +159,27 @@ func As(err error) *Error {
 	if errors.As(err, &he) {
 		return he
 	}
+	// Domain errors say how they are answered without importing this
+	// package's callers' concerns: the edge asks them.
+	var he2 interface{ HTTPError() *Error }
+	if errors.As(err, &he2) {
+		return he2.HTTPError()
+	}
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		return TooLarge(mbe.Limit)
 	}
-	if errors.Is(err, store.ErrInvalidText) {
-		return BadRequest("The request contains text with characters that cannot be stored, such as a NUL character.")
+	var ii invalidInput
+	if errors.As(err, &ii) {
+		return BadRequest(ii.InvalidReason()).WithCause(err)
 	}
 	return Internal(err)
 }
+
+// invalidInput is a domain error that is the caller's fault (a value that
+// cannot be stored, an unknown schema): the edge answers it with 400 and its
+// reason. Domain packages implement it without importing this package.
+type invalidInput interface{ InvalidReason() string }
 
 // TooLarge is the 413 answer for a body over the limit.
 func TooLarge(limit int64) *Error {

@@ -1,64 +1,49 @@
 package identity
 
-import "encoding/json"
+// Factor is what a set of credentials lets an identity prove.
+type Factor int
 
-// HighestAAL derives the highest authenticator assurance level credentials
-// allow: aal2 when a second factor is set up (TOTP, unused lookup codes, or a
-// security key that is not passwordless), aal1 when any first factor is
-// (a password hash, a linked social account, a passwordless key), else aal0.
-func HighestAAL(creds map[CredentialsType]Credentials) string {
+const (
+	// NoFactor: the credentials cannot be used to authenticate (an empty
+	// password config, used-up lookup codes).
+	NoFactor Factor = iota
+	// FirstFactor: the credentials sign an identity in on their own (aal1).
+	FirstFactor
+	// SecondFactor: the credentials add a second factor (aal2).
+	SecondFactor
+)
+
+// CredentialsKind describes one type of credentials to the code that does
+// not own it: which factors they provide. Each method package declares the
+// kind of credentials it owns, and internal/app hands every kind to the
+// identity service, so nothing below the methods parses another method's
+// configuration.
+type CredentialsKind interface {
+	// CredentialsType is the type the kind describes.
+	CredentialsType() CredentialsType
+	// Factors reports which factors c provides. A type may provide both (a
+	// WebAuthn credential holding a passwordless key and a second-factor
+	// key).
+	Factors(c Credentials) []Factor
+}
+
+// HighestAAL derives the highest authenticator assurance level that creds
+// allow: aal2 when any kind reports a second factor, aal1 when any reports a
+// first factor, else aal0. Credentials of a type no kind describes count
+// for nothing.
+func HighestAAL(creds map[CredentialsType]Credentials, kinds []CredentialsKind) string {
 	first, second := false, false
-	for t, c := range creds {
-		switch t {
-		case CredentialsPassword:
-			var cfg struct {
-				HashedPassword string `json:"hashed_password"`
-			}
-			if json.Unmarshal(c.Config, &cfg) == nil && cfg.HashedPassword != "" && len(c.Identifiers) > 0 {
+	for _, k := range kinds {
+		c, ok := creds[k.CredentialsType()]
+		if !ok {
+			continue
+		}
+		for _, f := range k.Factors(c) {
+			switch f {
+			case FirstFactor:
 				first = true
-			}
-		case CredentialsOIDC:
-			var cfg struct {
-				Providers []json.RawMessage `json:"providers"`
-			}
-			if json.Unmarshal(c.Config, &cfg) == nil && len(cfg.Providers) > 0 {
-				first = true
-			}
-		case CredentialsTOTP:
-			var cfg struct {
-				TOTPURL string `json:"totp_url"`
-			}
-			if json.Unmarshal(c.Config, &cfg) == nil && cfg.TOTPURL != "" {
+			case SecondFactor:
 				second = true
-			}
-		case CredentialsLookupSecret:
-			var cfg struct {
-				RecoveryCodes []struct {
-					UsedAt *string `json:"used_at"`
-				} `json:"recovery_codes"`
-			}
-			if json.Unmarshal(c.Config, &cfg) == nil {
-				for _, code := range cfg.RecoveryCodes {
-					if code.UsedAt == nil {
-						second = true
-						break
-					}
-				}
-			}
-		case CredentialsWebAuthn:
-			var cfg struct {
-				Credentials []struct {
-					IsPasswordless bool `json:"is_passwordless"`
-				} `json:"credentials"`
-			}
-			if json.Unmarshal(c.Config, &cfg) == nil {
-				for _, k := range cfg.Credentials {
-					if k.IsPasswordless {
-						first = true
-					} else {
-						second = true
-					}
-				}
 			}
 		}
 	}

@@ -5,6 +5,7 @@ package identity
 
 import (
 	"encoding/json"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -24,6 +25,9 @@ func (s State) Valid() bool { return s == StateActive || s == StateInactive }
 // CredentialsType names a kind of credentials.
 type CredentialsType string
 
+// The types the admin API and the identity schema's ory.sh/kratos
+// extension name on the wire (credentials.password.identifier, an imported
+// oidc link, …). Everything else about a type belongs to its method.
 const (
 	CredentialsPassword     CredentialsType = "password"
 	CredentialsOIDC         CredentialsType = "oidc"
@@ -32,8 +36,16 @@ const (
 	CredentialsWebAuthn     CredentialsType = "webauthn"
 )
 
-// AllCredentialsTypes lists every type in a stable order.
-var AllCredentialsTypes = []CredentialsType{CredentialsPassword, CredentialsOIDC, CredentialsTOTP, CredentialsLookupSecret, CredentialsWebAuthn}
+// CredentialsTypes lists the types of i's credentials in a stable (sorted)
+// order. Storage keeps every type it is given, known to this build or not.
+func (i *Identity) CredentialsTypes() []CredentialsType {
+	out := make([]CredentialsType, 0, len(i.Credentials))
+	for t := range i.Credentials {
+		out = append(out, t)
+	}
+	slices.Sort(out)
+	return out
+}
 
 // Identity is an actor that can authenticate.
 type Identity struct {

@@ -12,7 +12,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/hoplite-id/hoplite/internal/httpx"
 	"github.com/hoplite-id/hoplite/internal/schema"
 	"github.com/hoplite-id/hoplite/internal/store"
 )
@@ -38,13 +37,18 @@ type Service struct {
 	store     Store
 	schemas   Schemas
 	publicURL *url.URL
+	kinds     []CredentialsKind
 }
 
 // NewService wires the service. publicURL is the public base URL, used for
-// schema_url.
-func NewService(st Store, schemas Schemas, publicURL *url.URL) *Service {
-	return &Service{store: st, schemas: schemas, publicURL: publicURL}
+// schema_url; kinds describe every credentials type the server knows, so
+// that an identity's available assurance level can be derived.
+func NewService(st Store, schemas Schemas, publicURL *url.URL, kinds ...CredentialsKind) *Service {
+	return &Service{store: st, schemas: schemas, publicURL: publicURL, kinds: kinds}
 }
+
+// AvailableAAL derives the highest assurance level i's credentials allow.
+func (s *Service) AvailableAAL(i *Identity) string { return HighestAAL(i.Credentials, s.kinds) }
 
 // Schemas exposes the registry (for flows that render trait forms).
 func (s *Service) Schemas() Schemas { return s.schemas }
@@ -72,7 +76,7 @@ func (s *Service) SchemaFor(schemaID string) (*schema.Schema, error) {
 	}
 	sc, ok := s.schemas.Get(schemaID)
 	if !ok {
-		return nil, httpx.BadRequest(fmt.Sprintf("The identity schema %q does not exist.", schemaID))
+		return nil, invalid(fmt.Sprintf("The identity schema %q does not exist.", schemaID))
 	}
 	return sc, nil
 }
@@ -86,10 +90,10 @@ const maxIdentifierLength = 512
 // cannot store it).
 func storable(what, v string) error {
 	if len(v) > maxIdentifierLength {
-		return httpx.BadRequest(fmt.Sprintf("%s is longer than %d bytes.", what, maxIdentifierLength))
+		return invalid(fmt.Sprintf("%s is longer than %d bytes.", what, maxIdentifierLength))
 	}
 	if strings.ContainsRune(v, 0) {
-		return httpx.BadRequest(what + " contains a NUL character.")
+		return invalid(what + " contains a NUL character.")
 	}
 	return nil
 }
@@ -188,7 +192,7 @@ func (s *Service) Prepare(i *Identity) (*schema.Extracted, error) {
 		ra = append(ra, RecoveryAddress{ID: uuid.New(), IdentityID: i.ID, Via: a.Via, Value: a.Value, CreatedAt: now, UpdatedAt: now})
 	}
 	i.RecoveryAddresses = ra
-	i.AvailableAAL = HighestAAL(i.Credentials)
+	i.AvailableAAL = s.AvailableAAL(i)
 	return ex, nil
 }
 
@@ -246,7 +250,7 @@ func (s *Service) Create(ctx context.Context, i *Identity) error {
 		i.State = StateActive
 	}
 	if !i.State.Valid() {
-		return httpx.BadRequest(fmt.Sprintf("The identity state %q is not valid; use active or inactive.", i.State))
+		return invalid(fmt.Sprintf("The identity state %q is not valid; use active or inactive.", i.State))
 	}
 	now := Now()
 	i.CreatedAt, i.UpdatedAt = now, now
@@ -265,7 +269,7 @@ func (s *Service) Create(ctx context.Context, i *Identity) error {
 // Update validates and stores an identity's new state.
 func (s *Service) Update(ctx context.Context, i *Identity) error {
 	if !i.State.Valid() {
-		return httpx.BadRequest(fmt.Sprintf("The identity state %q is not valid; use active or inactive.", i.State))
+		return invalid(fmt.Sprintf("The identity state %q is not valid; use active or inactive.", i.State))
 	}
 	i.UpdatedAt = Now()
 	if _, err := s.Prepare(i); err != nil {
@@ -303,6 +307,17 @@ func (s *Service) List(ctx context.Context, offset, limit int) ([]*Identity, int
 func (s *Service) Delete(ctx context.Context, id uuid.UUID) error {
 	return s.store.DeleteIdentity(ctx, id)
 }
+
+// InvalidError is an identity the caller got wrong (an unknown schema, a
+// bad state, an identifier that cannot be stored).
+type InvalidError struct{ Reason string }
+
+func (e *InvalidError) Error() string { return e.Reason }
+
+// InvalidReason tells the HTTP edge to answer 400 with the reason.
+func (e *InvalidError) InvalidReason() string { return e.Reason }
+
+func invalid(reason string) error { return &InvalidError{Reason: reason} }
 
 // IsConflict reports whether err is a uniqueness conflict.
 func IsConflict(err error) bool { return errors.Is(err, store.ErrConflict) }

@@ -91,6 +91,13 @@ func Public(d Deps) http.Handler {
 	api("DELETE /self-service/logout/api", f.LogoutAPI)
 	api("GET /self-service/errors", f.ErrorsHandler)
 
+	// Routes of methods that continue flows on pages of their own (the
+	// social sign-in callback, /self-service/methods/<method>/…); the
+	// engine lists them from the enabled methods.
+	for _, rt := range f.CallbackRoutes() {
+		mux.Handle(rt.Pattern, noCache(rt.Handler))
+	}
+
 	// Sessions. Kratos answers whoami on nearly every method.
 	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "CONNECT", "OPTIONS", "TRACE"} {
 		api(m+" /sessions/whoami", d.Sessions.Whoami)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hoplite-id/hoplite/internal/httpx"
 	"github.com/hoplite-id/hoplite/internal/identity"
+	"github.com/hoplite-id/hoplite/internal/secret"
 	"github.com/hoplite-id/hoplite/internal/store"
 )
 
@@ -42,8 +43,8 @@ type Config struct {
 // Manager issues and checks sessions.
 type Manager struct {
 	store     Store
-	hasher    *TokenHasher
-	logoutKey *TokenHasher
+	hasher    *secret.TokenHasher
+	logoutKey *secret.TokenHasher
 	cache     *Cache
 	cfg       Config
 	expose    func(*identity.Identity) *identity.Identity
@@ -54,8 +55,8 @@ type Manager struct {
 func NewManager(st Store, secrets []string, cfg Config, expose func(*identity.Identity) *identity.Identity) *Manager {
 	return &Manager{
 		store: st, cfg: cfg, expose: expose,
-		hasher:    NewTokenHasher("session-token", secrets),
-		logoutKey: NewTokenHasher("logout-token", secrets),
+		hasher:    secret.NewTokenHasher("session-token", secrets),
+		logoutKey: secret.NewTokenHasher("logout-token", secrets),
 		cache:     cfg.Cache,
 	}
 }
@@ -80,7 +81,7 @@ func (m *Manager) New(i *identity.Identity, methods ...AuthenticationMethod) *Se
 			meth.CompletedAt = now
 		}
 		if meth.AAL == "" {
-			meth.AAL = MethodAAL(meth.Method, false)
+			meth.AAL = identity.AAL1
 		}
 		s.AuthenticationMethods = append(s.AuthenticationMethods, meth)
 	}
@@ -90,7 +91,7 @@ func (m *Manager) New(i *identity.Identity, methods ...AuthenticationMethod) *Se
 
 // Persist stores a new session under fresh tokens.
 func (m *Manager) Persist(ctx context.Context, s *Session) error {
-	s.Token = RandomToken(TokenLength)
+	s.Token = secret.RandomToken(secret.TokenLength)
 	s.TokenHash = m.hasher.Hash(s.Token)
 	return m.store.CreateSession(ctx, s)
 }
@@ -104,7 +105,7 @@ func (m *Manager) Refresh(ctx context.Context, s *Session, meth AuthenticationMe
 		meth.CompletedAt = now
 	}
 	if meth.AAL == "" {
-		meth.AAL = MethodAAL(meth.Method, false)
+		meth.AAL = identity.AAL1
 	}
 	s.AuthenticationMethods = append(s.AuthenticationMethods, meth)
 	s.AAL = s.ComputeAAL()
@@ -231,31 +232,13 @@ func (m *Manager) lookup(ctx context.Context, token string) (*cacheEntry, error)
 // so deriving is how a logout URL can be produced again for the browser that
 // holds the session cookie.
 func (m *Manager) LogoutToken(sessionToken string) string {
-	return alnum(m.logoutKey.Hash(sessionToken))
+	return secret.Alphanumeric(m.logoutKey.Hash(sessionToken))
 }
 
 // ValidLogoutToken checks a logout token against a session token in
 // constant time.
 func (m *Manager) ValidLogoutToken(sessionToken, logoutToken string) bool {
 	return subtle.ConstantTimeCompare([]byte(m.LogoutToken(sessionToken)), []byte(logoutToken)) == 1
-}
-
-// alnum maps 64 hex digits onto 32 alphanumerics (two digits, 256 values,
-// per character; the slight bias of 256 mod 62 does not matter for a MAC).
-func alnum(hexDigits string) string {
-	out := make([]byte, 0, TokenLength)
-	for k := 0; k+1 < len(hexDigits) && len(out) < TokenLength; k += 2 {
-		v := hexVal(hexDigits[k])<<4 | hexVal(hexDigits[k+1])
-		out = append(out, alphanumeric[int(v)%62])
-	}
-	return string(out)
-}
-
-func hexVal(c byte) byte {
-	if c >= 'a' {
-		return c - 'a' + 10
-	}
-	return c - '0'
 }
 
 // RevokeToken deactivates the session of a token; found is false when no

@@ -12,29 +12,14 @@ import (
 	"github.com/hoplite-id/hoplite/internal/identity"
 )
 
-// AuthenticationMethod records one completed authentication step.
+// AuthenticationMethod records one completed authentication step: the
+// method that completed it names it, and says which level it proved (the
+// session package knows no method). A step without a level proves a first
+// factor.
 type AuthenticationMethod struct {
 	Method      string    `json:"method"`
 	AAL         string    `json:"aal"`
 	CompletedAt time.Time `json:"completed_at"`
-}
-
-// Method names used in authentication_methods besides credential types.
-const MethodLinkRecovery = "link_recovery"
-
-// MethodAAL is the assurance level a method proves.
-func MethodAAL(method string, passwordlessWebAuthn bool) string {
-	switch method {
-	case "totp", "lookup_secret":
-		return identity.AAL2
-	case "webauthn":
-		if passwordlessWebAuthn {
-			return identity.AAL1
-		}
-		return identity.AAL2
-	default:
-		return identity.AAL1
-	}
 }
 
 // Session is an authenticated session of an identity.
@@ -69,12 +54,8 @@ func (s *Session) IsActive(now time.Time) bool {
 func (s *Session) ComputeAAL() string {
 	first, second := false, false
 	for _, m := range s.AuthenticationMethods {
-		aal := m.AAL
-		if aal == "" {
-			aal = MethodAAL(m.Method, false)
-		}
-		switch aal {
-		case identity.AAL1:
+		switch m.AAL {
+		case identity.AAL1, "":
 			first = true
 		case identity.AAL2:
 			second = true

@@ -13,5 +13,14 @@ var (
 	// ErrInvalidText means a text value holds characters the database cannot
 	// store or compare (a NUL character on PostgreSQL, for example). No
 	// stored value can equal such text, so lookups treat it as absent.
-	ErrInvalidText = errors.New("the text contains characters that cannot be stored")
+	ErrInvalidText error = invalidText{}
 )
+
+type invalidText struct{}
+
+func (invalidText) Error() string { return "the text contains characters that cannot be stored" }
+
+// InvalidReason tells the HTTP edge that the caller sent the text.
+func (invalidText) InvalidReason() string {
+	return "The request contains text with characters that cannot be stored, such as a NUL character."
+}

@@ -129,6 +129,13 @@ func (c *Container) ClearSecrets(names ...string) {
 	}
 }
 
+// Node names that the flow kinds' sort orders place (Kratos' UIs expect
+// them in these positions): the login identifier and the password input.
+const (
+	NodeIdentifier = "identifier"
+	NodePassword   = "password"
+)
+
 // SortOrder describes how a flow kind orders its nodes: by group, then by
 // name priority within the group (names listed in First come first, in that
 // order; then fields in schema order; everything else keeps its relative

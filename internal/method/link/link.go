@@ -17,7 +17,7 @@ import (
 	"github.com/hoplite-id/hoplite/internal/courier"
 	"github.com/hoplite-id/hoplite/internal/flow"
 	"github.com/hoplite-id/hoplite/internal/identity"
-	"github.com/hoplite-id/hoplite/internal/session"
+	"github.com/hoplite-id/hoplite/internal/secret"
 	"github.com/hoplite-id/hoplite/internal/store"
 	"github.com/hoplite-id/hoplite/internal/ui"
 )
@@ -30,16 +30,7 @@ const (
 
 // Token is a single-use secret sent in a link. Only its keyed hash is
 // stored.
-type Token struct {
-	ID         uuid.UUID
-	Kind       string
-	Hash       string
-	IdentityID uuid.NullUUID
-	AddressID  uuid.NullUUID
-	FlowID     uuid.NullUUID
-	ExpiresAt  time.Time
-	IssuedAt   time.Time
-}
+type Token = store.LinkToken
 
 // ErrTokenInvalid means the token is unknown or was used already.
 var ErrTokenInvalid = errors.New("link token is unknown or used")
@@ -48,7 +39,7 @@ var ErrTokenInvalid = errors.New("link token is unknown or used")
 type Store interface {
 	CreateToken(ctx context.Context, t *Token) error
 	// UseToken marks the unused token with this hash and kind as used and
-	// returns it, expired or not; ErrTokenInvalid when there is none.
+	// returns it, expired or not; store.ErrNotFound when there is none.
 	UseToken(ctx context.Context, kind, hash string, now time.Time) (*Token, error)
 	FindRecoveryAddress(ctx context.Context, via, value string) (*identity.RecoveryAddress, error)
 	FindVerifiableAddress(ctx context.Context, via, value string) (*identity.VerifiableAddress, error)
@@ -74,7 +65,7 @@ type Method struct {
 	store      Store
 	identities *identity.Service
 	mailer     Mailer
-	hasher     *session.TokenHasher
+	hasher     *secret.TokenHasher
 	cfg        Config
 }
 
@@ -83,11 +74,17 @@ func New(st Store, identities *identity.Service, mailer Mailer, secrets []string
 	if cfg.Lifespan <= 0 {
 		cfg.Lifespan = time.Hour
 	}
-	return &Method{store: st, identities: identities, mailer: mailer, hasher: session.NewTokenHasher("link-token", secrets), cfg: cfg}
+	return &Method{store: st, identities: identities, mailer: mailer, hasher: secret.NewTokenHasher("link-token", secrets), cfg: cfg}
 }
 
 // ID is "link".
 func (m *Method) ID() string { return "link" }
+
+// LinkLifespan is selfservice.methods.link.config.lifespan.
+func (m *Method) LinkLifespan() time.Duration { return m.cfg.Lifespan }
+
+// ConsumesLinkTokens: submissions carrying ?token= are this method's links.
+func (m *Method) ConsumesLinkTokens() bool { return true }
 
 func emailNode(value any, withLabel bool) ui.Node {
 	opts := []ui.InputOption{ui.Required()}
@@ -121,7 +118,7 @@ func (m *Method) link(kind string, flowID uuid.UUID, token string) string {
 
 // newToken stores a fresh token and returns its plain value.
 func (m *Method) newToken(ctx context.Context, kind string, f *flow.Flow, identityID, addressID uuid.UUID, expires time.Time) (string, error) {
-	plain := session.RandomToken(32)
+	plain := secret.RandomToken(32)
 	now := identity.Now()
 	t := &Token{
 		ID: uuid.New(), Kind: kind, Hash: m.hasher.Hash(plain), IssuedAt: now, ExpiresAt: expires,
@@ -140,7 +137,7 @@ func (m *Method) useToken(ctx context.Context, kind, plain string) (*Token, erro
 	}
 	for _, h := range m.hasher.Candidates(plain) {
 		t, err := m.store.UseToken(ctx, kind, h, identity.Now())
-		if errors.Is(err, ErrTokenInvalid) {
+		if errors.Is(err, store.ErrNotFound) {
 			continue
 		}
 		return t, err
@@ -190,9 +187,15 @@ func identityData(i *identity.Identity) map[string]any {
 // token). Unknown addresses get an email saying someone tried, and the flow
 // reports the same sent_email either way, so nobody can probe which
 // addresses have accounts.
-func (m *Method) Recover(ctx context.Context, r *http.Request, f *flow.Flow, b *flow.Body) (*identity.Identity, error) {
-	if token := b.String("token"); token != "" && r.Method == http.MethodGet {
-		return m.recoverWithToken(ctx, f, token)
+func (m *Method) Recover(ctx context.Context, r *http.Request, f *flow.Flow, b *flow.Body) (*flow.Result, error) {
+	if token := b.String("token"); token != "" {
+		i, err := m.recoverWithToken(ctx, f, token)
+		if err != nil {
+			return nil, err
+		}
+		// The session a recovery link opens records it as link_recovery, a
+		// first factor, as Kratos does.
+		return &flow.Result{Identity: i, AuthMethod: "link_recovery", AAL: identity.AAL1}, nil
 	}
 	email, err := submittedEmail(b)
 	if err != nil {
@@ -282,7 +285,7 @@ func (m *Method) CreateRecoveryLink(ctx context.Context, f *flow.Flow, i *identi
 // Verify sends a verification link (POST with email) or consumes one (GET
 // with token).
 func (m *Method) Verify(ctx context.Context, r *http.Request, f *flow.Flow, b *flow.Body, verified flow.VerifiedFunc) error {
-	if token := b.String("token"); token != "" && r.Method == http.MethodGet {
+	if token := b.String("token"); token != "" {
 		return m.verifyWithToken(ctx, f, token, verified)
 	}
 	email, err := submittedEmail(b)

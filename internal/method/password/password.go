@@ -18,6 +18,7 @@ import (
 	"github.com/hoplite-id/hoplite/internal/httpx"
 	"github.com/hoplite-id/hoplite/internal/identity"
 	"github.com/hoplite-id/hoplite/internal/passwordpolicy"
+	"github.com/hoplite-id/hoplite/internal/secret"
 	"github.com/hoplite-id/hoplite/internal/session"
 	"github.com/hoplite-id/hoplite/internal/store"
 	"github.com/hoplite-id/hoplite/internal/ui"
@@ -70,7 +71,7 @@ func (m *Method) compareDummy(ctx context.Context, password string) {
 	m.dummyOnce.Do(func() {
 		// Generating only fails for inputs far from this one (passwords over
 		// bcrypt's 72 bytes), so the error is not expected.
-		m.dummyHash, _ = m.hasher.Generate(context.Background(), []byte(session.RandomToken(24)))
+		m.dummyHash, _ = m.hasher.Generate(context.Background(), []byte(secret.RandomToken(24)))
 	})
 	_ = m.hasher.Compare(ctx, []byte(password), m.dummyHash)
 }
@@ -121,7 +122,7 @@ func hasPassword(c identity.Credentials) bool {
 func invalidCredentials() error { return flow.NewFormError("", ui.ErrInvalidCredentials()) }
 
 // Login checks identifier and password.
-func (m *Method) Login(ctx context.Context, r *http.Request, f *flow.Flow, b *flow.Body, sess *session.Session) (*identity.Identity, error) {
+func (m *Method) Login(ctx context.Context, r *http.Request, f *flow.Flow, b *flow.Body, sess *session.Session) (*flow.Result, error) {
 	if err := checkLoginFields(b); err != nil {
 		return nil, err
 	}
@@ -154,7 +155,7 @@ func (m *Method) Login(ctx context.Context, r *http.Request, f *flow.Flow, b *fl
 	if !m.hasher.Understands([]byte(cfg.HashedPassword)) {
 		m.rehash(ctx, i.ID, password)
 	}
-	return i, nil
+	return flow.Done(i, identity.AAL1), nil
 }
 
 // checkLoginFields checks a login submission the way Kratos' login payload
@@ -213,7 +214,7 @@ func (m *Method) PopulateRegistration(r *http.Request, f *flow.Flow) error {
 }
 
 // Register builds the new identity from traits and password.
-func (m *Method) Register(ctx context.Context, r *http.Request, f *flow.Flow, b *flow.Body) (*identity.Identity, error) {
+func (m *Method) Register(ctx context.Context, r *http.Request, f *flow.Flow, b *flow.Body) (*flow.Result, error) {
 	sc := m.identities.Schemas().Default()
 	traits, err := b.Traits(sc.FormFields())
 	if err != nil {
@@ -242,7 +243,7 @@ func (m *Method) Register(ctx context.Context, r *http.Request, f *flow.Flow, b 
 	i.Credentials = map[identity.CredentialsType]identity.Credentials{
 		identity.CredentialsPassword: {Type: identity.CredentialsPassword, Identifiers: ex.PasswordIdentifiers, Config: cfg, CreatedAt: now, UpdatedAt: now},
 	}
-	return i, nil
+	return flow.Done(i, identity.AAL1), nil
 }
 
 // newHash checks a new password against the policy and hashes it. The
@@ -276,18 +277,18 @@ func (m *Method) PopulateSettings(r *http.Request, f *flow.Flow, i *identity.Ide
 }
 
 // Settings sets a new password; it needs a recent login.
-func (m *Method) Settings(ctx context.Context, r *http.Request, f *flow.Flow, b *flow.Body, req *flow.SettingsRequest) error {
+func (m *Method) Settings(ctx context.Context, r *http.Request, f *flow.Flow, b *flow.Body, req *flow.SettingsRequest) (*flow.Result, error) {
 	password := b.String("password")
 	if password == "" {
-		return flow.NewFormError("password", ui.ErrMissingProperty("password"))
+		return nil, flow.NewFormError("password", ui.ErrMissingProperty("password"))
 	}
 	if !req.Privileged {
-		return flow.ErrPrivilegeRequired
+		return nil, flow.ErrPrivilegeRequired
 	}
 	i := req.Identity
 	hashed, err := m.newHash(ctx, i.Credentials[identity.CredentialsPassword].Identifiers, password)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	now := identity.Now()
 	cfg, _ := json.Marshal(identity.PasswordConfig{HashedPassword: string(hashed)})
@@ -300,5 +301,24 @@ func (m *Method) Settings(ctx context.Context, r *http.Request, f *flow.Flow, b 
 		i.Credentials = map[identity.CredentialsType]identity.Credentials{}
 	}
 	i.Credentials[identity.CredentialsPassword] = c
+	return nil, nil
+}
+
+// SecretInputs names the input never shown again after a failed
+// submission.
+func (m *Method) SecretInputs() []string { return []string{"password"} }
+
+// Credentials describes password credentials to the identity service.
+type Credentials struct{}
+
+// CredentialsType is "password".
+func (Credentials) CredentialsType() identity.CredentialsType { return identity.CredentialsPassword }
+
+// Factors: a password is a first factor once it has a hash and an
+// identifier to sign in with.
+func (Credentials) Factors(c identity.Credentials) []identity.Factor {
+	if hasPassword(c) && len(c.Identifiers) > 0 {
+		return []identity.Factor{identity.FirstFactor}
+	}
 	return nil
 }

@@ -39,15 +39,15 @@ func (m *Method) PopulateSettings(r *http.Request, f *flow.Flow, i *identity.Ide
 
 // Settings replaces the traits. Changing an identifier or an address (what
 // protects the account) needs a recent login; other traits do not.
-func (m *Method) Settings(ctx context.Context, r *http.Request, f *flow.Flow, b *flow.Body, req *flow.SettingsRequest) error {
+func (m *Method) Settings(ctx context.Context, r *http.Request, f *flow.Flow, b *flow.Body, req *flow.SettingsRequest) (*flow.Result, error) {
 	i := req.Identity
 	sc, err := m.identities.SchemaFor(i.SchemaID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	traits, err := b.Traits(sc.FormFields())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	before := *i
 	oldEx, err := sc.ValidateTraits(before.Traits)
@@ -61,13 +61,13 @@ func (m *Method) Settings(ctx context.Context, r *http.Request, f *flow.Flow, b 
 	candidate.Credentials = cloneCredentials(i.Credentials)
 	newEx, err := m.identities.Prepare(&candidate)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if (oldEx == nil || !oldEx.ProtectedEqual(newEx)) && !req.Privileged {
-		return flow.ErrPrivilegeRequired
+		return nil, flow.ErrPrivilegeRequired
 	}
 	i.Traits = traits
-	return nil
+	return nil, nil
 }
 
 func cloneCredentials(in map[identity.CredentialsType]identity.Credentials) map[identity.CredentialsType]identity.Credentials {

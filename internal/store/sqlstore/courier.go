@@ -3,13 +3,10 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"strings"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/hoplite-id/hoplite/internal/courier"
 	"github.com/hoplite-id/hoplite/internal/store"
@@ -51,50 +48,14 @@ func scanCourierMessage(sc interface{ Scan(...any) error }) (courier.Message, er
 	return m, nil
 }
 
-// courierTx runs fn in a transaction (READ COMMITTED on MySQL), retrying a
-// few times when the database reports a deadlock or serialization failure.
+// courierTx runs fn in a transaction, READ COMMITTED on MySQL so that
+// workers claiming messages do not lock each other's gaps.
 func (s *Store) courierTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	var opts *sql.TxOptions
 	if s.dialect == MySQL {
 		opts = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
 	}
-	var err error
-	for attempt := 0; attempt < 4; attempt++ {
-		if attempt > 0 {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(time.Duration(attempt*attempt) * 10 * time.Millisecond):
-			}
-		}
-		var tx *sql.Tx
-		tx, err = s.db.BeginTx(ctx, opts)
-		if err != nil {
-			return s.mapErr(err)
-		}
-		if err = fn(tx); err == nil {
-			err = tx.Commit()
-		} else {
-			_ = tx.Rollback()
-		}
-		if err == nil || !isRetryable(err) {
-			break
-		}
-	}
-	return s.mapErr(err)
-}
-
-// isRetryable reports deadlocks and serialization failures.
-func isRetryable(err error) bool {
-	var me *mysql.MySQLError
-	if errors.As(err, &me) {
-		return me.Number == 1213 || me.Number == 1205 // deadlock, lock wait timeout
-	}
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		return pe.Code == "40P01" || pe.Code == "40001"
-	}
-	return false
+	return s.runTx(ctx, opts, fn)
 }
 
 // courierExec runs one statement (in a READ COMMITTED transaction on MySQL)

@@ -361,29 +361,41 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// txAttempts is how often tx runs a transaction that the database aborted
+// txAttempts is how often a transaction runs when the database aborts it
 // to break a deadlock or a serialization conflict.
-const txAttempts = 3
+const txAttempts = 4
 
-// tx runs fn in a transaction, committing when it returns nil. When the
-// database aborts the transaction to resolve a deadlock with a concurrent
-// one (two writers touching the same identity's rows, for example), the
-// whole transaction is run again: the other side has finished or given up
-// by then. fn must therefore have no effects outside the transaction.
+// tx runs fn in a transaction, committing when it returns nil (see runTx).
 func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return s.runTx(ctx, nil, fn)
+}
+
+// runTx is the one transaction helper: it runs fn in a transaction with
+// opts, committing when fn returns nil. When the database aborts the
+// transaction to resolve a conflict with a concurrent one (two writers
+// touching the same identity's rows, two courier workers claiming
+// messages), the whole transaction is run again after a short, growing,
+// jittered pause: the other side has finished or given up by then. fn must
+// therefore have no effects outside the transaction.
+func (s *Store) runTx(ctx context.Context, opts *sql.TxOptions, fn func(tx *sql.Tx) error) error {
 	var err error
 	for attempt := 1; attempt <= txAttempts; attempt++ {
-		err = s.txOnce(ctx, fn)
-		if err == nil || !isTxConflict(err) || ctx.Err() != nil {
-			return s.mapErr(err)
+		err = s.txOnce(ctx, opts, fn)
+		if err == nil || !isTxConflict(err) || attempt == txAttempts {
+			break
 		}
-		time.Sleep(time.Duration(attempt) * time.Duration(1+mrand.IntN(5)) * time.Millisecond)
+		pause := time.Duration(attempt*attempt) * time.Duration(2+mrand.IntN(8)) * time.Millisecond
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(pause):
+		}
 	}
 	return s.mapErr(err)
 }
 
-func (s *Store) txOnce(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+func (s *Store) txOnce(ctx context.Context, opts *sql.TxOptions, fn func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, opts)
 	if err != nil {
 		return err
 	}
@@ -394,17 +406,18 @@ func (s *Store) txOnce(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return tx.Commit()
 }
 
-// isTxConflict tells whether the database rolled a transaction back to
-// resolve a deadlock or a serialization failure, so that running it again
-// can succeed. (SQLite takes its write lock up front and waits instead.)
+// isTxConflict tells whether the database rolled a transaction back (or
+// gave up waiting for a lock) to resolve a conflict with another one, so
+// that running it again can succeed. (SQLite takes its write lock up front
+// and waits instead.)
 func isTxConflict(err error) bool {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
-		return pe.Code == "40P01" || pe.Code == "40001"
+		return pe.Code == "40P01" || pe.Code == "40001" // deadlock, serialization failure
 	}
 	var me *mysql.MySQLError
 	if errors.As(err, &me) {
-		return me.Number == 1213 // ER_LOCK_DEADLOCK
+		return me.Number == 1213 || me.Number == 1205 // deadlock, lock wait timeout
 	}
 	return false
 }

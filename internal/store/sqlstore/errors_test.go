@@ -33,7 +33,7 @@ func TestDriverErrors(t *testing.T) {
 		{"mysql foreign key", &mysql.MySQLError{Number: 1452}, store.ErrNotFound, false},
 		{"mysql string value", &mysql.MySQLError{Number: 1366}, store.ErrInvalidText, false},
 		{"mysql deadlock", &mysql.MySQLError{Number: 1213}, nil, true},
-		{"mysql lock wait timeout", &mysql.MySQLError{Number: 1205}, nil, false},
+		{"mysql lock wait timeout", &mysql.MySQLError{Number: 1205}, nil, true}, // the whole transaction is rolled back and run again
 		{"sqlite unique", sqlite3.Error{Code: sqlite3.ErrConstraint, ExtendedCode: sqlite3.ErrConstraintUnique}, store.ErrConflict, false},
 		{"sqlite foreign key", sqlite3.Error{Code: sqlite3.ErrConstraint, ExtendedCode: sqlite3.ErrConstraintForeignKey}, store.ErrNotFound, false},
 		{"sqlite busy", sqlite3.Error{Code: sqlite3.ErrBusy}, nil, false},

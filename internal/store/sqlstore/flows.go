@@ -7,69 +7,46 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/hoplite-id/hoplite/internal/flow"
 	"github.com/hoplite-id/hoplite/internal/identity"
 	"github.com/hoplite-id/hoplite/internal/store"
-	"github.com/hoplite-id/hoplite/internal/ui"
 )
 
-func flowJSON(f *flow.Flow) (uiJSON, internal string, err error) {
-	u, err := json.Marshal(f.UI)
-	if err != nil {
-		return "", "", err
+func internalJSON(raw json.RawMessage) string {
+	if len(raw) == 0 {
+		return "{}"
 	}
-	in := f.Internal
-	if in == nil {
-		in = map[string]json.RawMessage{}
-	}
-	i, err := json.Marshal(in)
-	return string(u), string(i), err
+	return string(raw)
 }
 
 // CreateFlow stores a new flow.
-func (s *Store) CreateFlow(ctx context.Context, f *flow.Flow) error {
-	u, in, err := flowJSON(f)
-	if err != nil {
-		return err
-	}
-	_, err = s.db.ExecContext(ctx, s.q(`INSERT INTO selfservice_flows (id, kind, type, request_url, issued_at, expires_at, active_method, csrf_token_hash, state, ui, identity_id, refresh, requested_aal, internal_context, created_at, updated_at)
+func (s *Store) CreateFlow(ctx context.Context, f *store.FlowRecord) error {
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO selfservice_flows (id, kind, type, request_url, issued_at, expires_at, active_method, csrf_token_hash, state, ui, identity_id, refresh, requested_aal, internal_context, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		f.ID, string(f.Kind), string(f.Type), f.RequestURL, f.IssuedAt, f.ExpiresAt, f.Active, f.CSRFTokenHash, f.State, u,
-		f.IdentityID, f.Refresh, f.RequestedAAL, in, f.CreatedAt, f.UpdatedAt)
+		f.ID, f.Kind, f.Type, f.RequestURL, f.IssuedAt, f.ExpiresAt, f.Active, f.CSRFTokenHash, f.State, string(f.UI),
+		f.IdentityID, f.Refresh, f.RequestedAAL, internalJSON(f.Internal), f.CreatedAt, f.UpdatedAt)
 	return s.mapErr(err)
 }
 
 // GetFlow loads a flow of any kind.
-func (s *Store) GetFlow(ctx context.Context, id uuid.UUID) (*flow.Flow, error) {
-	var f flow.Flow
-	var kind, typ, u, in string
+func (s *Store) GetFlow(ctx context.Context, id uuid.UUID) (*store.FlowRecord, error) {
+	var f store.FlowRecord
+	var u, in string
 	err := s.db.QueryRowContext(ctx, s.q(`SELECT id, kind, type, request_url, issued_at, expires_at, active_method, csrf_token_hash, state, ui, identity_id, refresh, requested_aal, internal_context, created_at, updated_at
 		FROM selfservice_flows WHERE id = ?`), id).Scan(
-		&f.ID, &kind, &typ, &f.RequestURL, &f.IssuedAt, &f.ExpiresAt, &f.Active, &f.CSRFTokenHash, &f.State, &u,
+		&f.ID, &f.Kind, &f.Type, &f.RequestURL, &f.IssuedAt, &f.ExpiresAt, &f.Active, &f.CSRFTokenHash, &f.State, &u,
 		&f.IdentityID, &f.Refresh, &f.RequestedAAL, &in, &f.CreatedAt, &f.UpdatedAt)
 	if err != nil {
 		return nil, s.mapErr(err)
 	}
-	f.Kind, f.Type = flow.Kind(kind), flow.Type(typ)
 	f.IssuedAt, f.ExpiresAt, f.CreatedAt, f.UpdatedAt = f.IssuedAt.UTC(), f.ExpiresAt.UTC(), f.CreatedAt.UTC(), f.UpdatedAt.UTC()
-	f.UI = &ui.Container{}
-	if err := json.Unmarshal([]byte(u), f.UI); err != nil {
-		return nil, err
-	}
-	if err := json.Unmarshal([]byte(in), &f.Internal); err != nil {
-		return nil, err
-	}
+	f.UI, f.Internal = json.RawMessage(u), json.RawMessage(in)
 	return &f, nil
 }
 
 // UpdateFlow stores a changed flow.
-func (s *Store) UpdateFlow(ctx context.Context, f *flow.Flow) error {
-	u, in, err := flowJSON(f)
-	if err != nil {
-		return err
-	}
+func (s *Store) UpdateFlow(ctx context.Context, f *store.FlowRecord) error {
 	res, err := s.db.ExecContext(ctx, s.q(`UPDATE selfservice_flows SET type = ?, request_url = ?, expires_at = ?, active_method = ?, csrf_token_hash = ?, state = ?, ui = ?, identity_id = ?, refresh = ?, requested_aal = ?, internal_context = ?, updated_at = ? WHERE id = ?`),
-		string(f.Type), f.RequestURL, f.ExpiresAt, f.Active, f.CSRFTokenHash, f.State, u, f.IdentityID, f.Refresh, f.RequestedAAL, in, f.UpdatedAt, f.ID)
+		f.Type, f.RequestURL, f.ExpiresAt, f.Active, f.CSRFTokenHash, f.State, string(f.UI), f.IdentityID, f.Refresh, f.RequestedAAL, internalJSON(f.Internal), f.UpdatedAt, f.ID)
 	if err != nil {
 		return s.mapErr(err)
 	}
@@ -80,15 +57,15 @@ func (s *Store) UpdateFlow(ctx context.Context, f *flow.Flow) error {
 }
 
 // CreateSelfServiceError stores an error for the error UI.
-func (s *Store) CreateSelfServiceError(ctx context.Context, e *flow.ErrorContainer) error {
+func (s *Store) CreateSelfServiceError(ctx context.Context, e *store.ErrorRecord) error {
 	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO selfservice_errors (id, error, csrf_token_hash, was_seen, seen_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
 		e.ID, string(e.Error), e.CSRFHash, false, nil, e.CreatedAt, e.UpdatedAt)
 	return s.mapErr(err)
 }
 
 // GetSelfServiceError loads a stored error and marks it seen.
-func (s *Store) GetSelfServiceError(ctx context.Context, id uuid.UUID) (*flow.ErrorContainer, error) {
-	var e flow.ErrorContainer
+func (s *Store) GetSelfServiceError(ctx context.Context, id uuid.UUID) (*store.ErrorRecord, error) {
+	var e store.ErrorRecord
 	var body string
 	var seenAt sql.NullTime
 	err := s.db.QueryRowContext(ctx, s.q(`SELECT id, error, csrf_token_hash, was_seen, seen_at, created_at, updated_at FROM selfservice_errors WHERE id = ?`), id).

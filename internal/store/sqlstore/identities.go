@@ -177,7 +177,7 @@ func (s *Store) UpdateIdentity(ctx context.Context, i *identity.Identity) error 
 }
 
 func (s *Store) insertIdentityChildren(ctx context.Context, tx *sql.Tx, i *identity.Identity) error {
-	for _, t := range identity.AllCredentialsTypes {
+	for _, t := range i.CredentialsTypes() {
 		c, ok := i.Credentials[t]
 		if !ok {
 			continue

@@ -213,7 +213,7 @@ func (s *Store) seedIdentityBatch(ctx context.Context, tx *sql.Tx, ids []*identi
 	var vas []identity.VerifiableAddress
 	var ras []identity.RecoveryAddress
 	for _, i := range ids {
-		for _, t := range identity.AllCredentialsTypes {
+		for _, t := range i.CredentialsTypes() {
 			c, ok := i.Credentials[t]
 			if !ok {
 				continue

@@ -7,11 +7,11 @@ import (
 	"time"
 
 	"github.com/hoplite-id/hoplite/internal/identity"
-	"github.com/hoplite-id/hoplite/internal/method/link"
+	"github.com/hoplite-id/hoplite/internal/store"
 )
 
 // CreateToken stores a link token (by its hash).
-func (s *Store) CreateToken(ctx context.Context, t *link.Token) error {
+func (s *Store) CreateToken(ctx context.Context, t *store.LinkToken) error {
 	now := identity.Now()
 	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO selfservice_tokens (id, kind, token_hash, identity_id, address_id, flow_id, used, used_at, expires_at, issued_at, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
@@ -23,13 +23,13 @@ func (s *Store) CreateToken(ctx context.Context, t *link.Token) error {
 // unused token, so two concurrent clicks cannot both use it. An expired
 // token is consumed and returned too (as Kratos does), so that the caller
 // can tell an expired link from an unknown or used one.
-func (s *Store) UseToken(ctx context.Context, kind, hash string, now time.Time) (*link.Token, error) {
-	var t link.Token
+func (s *Store) UseToken(ctx context.Context, kind, hash string, now time.Time) (*store.LinkToken, error) {
+	var t store.LinkToken
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, s.q(`SELECT id, kind, token_hash, identity_id, address_id, flow_id, expires_at, issued_at FROM selfservice_tokens WHERE token_hash = ? AND kind = ? AND used = ?`), hash, kind, false).
 			Scan(&t.ID, &t.Kind, &t.Hash, &t.IdentityID, &t.AddressID, &t.FlowID, &t.ExpiresAt, &t.IssuedAt)
 		if errors.Is(err, sql.ErrNoRows) {
-			return link.ErrTokenInvalid
+			return store.ErrNotFound
 		}
 		if err != nil {
 			return err
@@ -39,7 +39,7 @@ func (s *Store) UseToken(ctx context.Context, kind, hash string, now time.Time) 
 			return err
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
-			return link.ErrTokenInvalid
+			return store.ErrNotFound
 		}
 		return nil
 	})

@@ -1,4 +1,7 @@
-package session
+// Package secret makes and keys the random tokens Hoplite hands out
+// (session, logout and link tokens): CSPRNG generation and the keyed hashes
+// they are stored under.
+package secret
 
 import (
 	"crypto/hmac"
@@ -86,4 +89,22 @@ func (h *TokenHasher) hashWith(k int, token string) string {
 	out := hex.EncodeToString(m.Sum(sum[:0]))
 	h.pools[k].Put(m)
 	return out
+}
+
+// Alphanumeric maps 64 hex digits onto 32 alphanumerics (two digits, 256 values,
+// per character; the slight bias of 256 mod 62 does not matter for a MAC).
+func Alphanumeric(hexDigits string) string {
+	out := make([]byte, 0, TokenLength)
+	for k := 0; k+1 < len(hexDigits) && len(out) < TokenLength; k += 2 {
+		v := hexVal(hexDigits[k])<<4 | hexVal(hexDigits[k+1])
+		out = append(out, alphanumeric[int(v)%62])
+	}
+	return string(out)
+}
+
+func hexVal(c byte) byte {
+	if c >= 'a' {
+		return c - 'a' + 10
+	}
+	return c - '0'
 }
