@@ -17,9 +17,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/hoplite-id/hoplite/internal/config"
 	"github.com/hoplite-id/hoplite/internal/courier"
 	"github.com/hoplite-id/hoplite/internal/csrf"
+	"github.com/hoplite-id/hoplite/internal/exactcache"
 	"github.com/hoplite-id/hoplite/internal/flow"
 	"github.com/hoplite-id/hoplite/internal/hash"
 	"github.com/hoplite-id/hoplite/internal/hook"
@@ -58,7 +61,10 @@ type App struct {
 	// SessionCache answers session checks from memory (nil when
 	// session.cache.enabled is false); stopWatch ends its invalidation feed.
 	SessionCache *session.Cache
-	stopWatch    func()
+	// IdentityViews holds rendered admin answers of identities (nil
+	// with the session cache).
+	IdentityViews *exactcache.Cache[uuid.UUID, []byte]
+	stopWatch     func()
 
 	public http.Handler
 	admin  http.Handler
@@ -167,16 +173,22 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	// The session cache is kept exact by the store: its own writes drop
 	// entries at once; other instances' writes arrive through the
 	// invalidation log (stopped in Close).
+	// The admin API's identity answers are cached the same way, fed by the
+	// same invalidations.
 	var sessionCache *session.Cache
+	var identityViews *exactcache.Cache[uuid.UUID, []byte]
 	stopWatch := func() {}
 	if c := cfg.Session.Cache; c.Enabled {
-		sessionCache = session.NewCache(session.CacheConfig{MaxEntries: c.MaxEntries, MaxBytes: int64(min(c.MaxBytes, 1<<62)), MaxAge: c.MaxAge})
-		st.SetInvalidationSink(sessionCache)
+		limits := exactcache.Limits{MaxEntries: c.MaxEntries, MaxBytes: int64(min(c.MaxBytes, 1<<62)), MaxAge: c.MaxAge}
+		sessionCache = session.NewCache(limits)
+		identityViews = exactcache.New[uuid.UUID, []byte](limits)
+		sinks := exactcache.Sinks{sessionCache, identityViews}
+		st.SetInvalidationSink(sinks)
 		watchCtx, cancel := context.WithCancel(context.Background())
 		watched := make(chan struct{})
 		go func() {
 			defer close(watched)
-			st.WatchInvalidations(watchCtx, sessionCache, sqlstore.WatchOptions{PollInterval: c.PollInterval, Logger: logger})
+			st.WatchInvalidations(watchCtx, sinks, sqlstore.WatchOptions{PollInterval: c.PollInterval, Logger: logger})
 		}()
 		stopWatch = func() { cancel(); <-watched }
 		defer func() {
@@ -248,7 +260,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		PublicCORS:    cfg.Serve.Public.CORS,
 		DB:            st,
 		Schemas:       schema.NewHandler(schemas, publicURL),
-		Identities:    identity.NewAdminHandler(identities, hasher, adminURL),
+		Identities:    identity.NewAdminHandler(identities, hasher, adminURL).WithCache(identityViews),
 		Sessions:      session.NewHandler(sessions),
 		Flows:         engine,
 	}
@@ -260,7 +272,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		Config: cfg, Logger: logger, Store: st,
 		Identities: identities, Hasher: hasher, hooks: hooks,
 		Courier: mailer, MailSender: mailSender,
-		SessionCache: sessionCache, stopWatch: stopWatch,
+		SessionCache: sessionCache, IdentityViews: identityViews, stopWatch: stopWatch,
 		public: server.Public(deps), admin: server.Admin(deps),
 	}, nil
 }

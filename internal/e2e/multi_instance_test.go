@@ -95,6 +95,11 @@ func TestCachedWhoamiFollowsAdminChanges(t *testing.T) {
 		reg := ssRegister(t, a, "follow@example.com", ssPassword)
 		token, id := reg.GetSessionToken(), reg.Identity.Id
 		waitWhoami(t, []*testutil.Server{c, c}, token, http.StatusOK, 0)
+		for range 2 { // warm B's cache of admin answers
+			if got := do(t, http.MethodGet, adminURL(c, "identities/"+id), nil); got.Status != http.StatusOK {
+				t.Fatalf("admin get on B: %s", got)
+			}
+		}
 
 		upd := doJSON(t, http.MethodPut, adminURL(a, "identities/"+id), map[string]any{
 			"schema_id": "default", "state": "active",
@@ -113,6 +118,22 @@ func TestCachedWhoamiFollowsAdminChanges(t *testing.T) {
 				t.Fatalf("B still answers the old traits after %v: %s", time.Since(start), r)
 			}
 			time.Sleep(5 * time.Millisecond)
+		}
+		for {
+			r := do(t, http.MethodGet, adminURL(c, "identities/"+id), nil)
+			if r.Status == http.StatusOK && strings.Contains(string(r.Body), "Renamed") {
+				break
+			}
+			if time.Since(start) > bound {
+				t.Fatalf("B's admin API still answers the old traits after %v: %s", time.Since(start), r)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		if st := c.App.SessionCache.Stats(); st.Hits == 0 {
+			t.Fatalf("B's session cache never answered: %+v", st)
+		}
+		if st := c.App.IdentityViews.Stats(); st.Hits == 0 || st.Invalidations == 0 {
+			t.Fatalf("B's cache of admin answers never answered or was never invalidated: %+v", st)
 		}
 
 		upd = doJSON(t, http.MethodPut, adminURL(a, "identities/"+id), map[string]any{
@@ -136,6 +157,13 @@ func TestCachedWhoamiFollowsAdminChanges(t *testing.T) {
 			t.Fatalf("admin delete: %s", del)
 		}
 		waitWhoami(t, []*testutil.Server{c}, token, http.StatusUnauthorized, bound)
+		start = time.Now()
+		for do(t, http.MethodGet, adminURL(c, "identities/"+id), nil).Status != http.StatusNotFound {
+			if time.Since(start) > bound {
+				t.Fatalf("B's admin API still finds a deleted identity after %v", time.Since(start))
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
 	})
 }
 

@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/hoplite-id/hoplite/internal/exactcache"
 	"github.com/hoplite-id/hoplite/internal/hash"
 	"github.com/hoplite-id/hoplite/internal/httpx"
 	"github.com/hoplite-id/hoplite/internal/schema"
@@ -27,6 +29,16 @@ type AdminHandler struct {
 	svc      *Service
 	hasher   PasswordHasher
 	adminURL *url.URL
+	// views, when set, keeps rendered admin answers of identities by id,
+	// kept exact by the storage layer's invalidations (see WithCache).
+	views *exactcache.Cache[uuid.UUID, []byte]
+}
+
+// WithCache makes Get answer from views: the rendered answers without
+// include_credential. The cache must be fed the store's invalidations.
+func (h *AdminHandler) WithCache(views *exactcache.Cache[uuid.UUID, []byte]) *AdminHandler {
+	h.views = views
+	return h
 }
 
 // NewAdminHandler wires the admin identity API.
@@ -293,12 +305,44 @@ func (h *AdminHandler) Get(w http.ResponseWriter, r *http.Request) {
 		}
 		withOIDC = true
 	}
+	cached := h.views != nil && !withOIDC
+	now := time.Now()
+	if cached {
+		if body, ok := h.views.Get(id, now, nil); ok {
+			writeJSONBody(w, body)
+			return
+		}
+	}
+	epoch := h.views.Begin()
 	i, err := h.svc.Get(r.Context(), id, true)
 	if err != nil {
 		httpx.WriteError(w, r, h.mapError(err))
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, adminView(i, withOIDC))
+	if !cached {
+		httpx.WriteJSON(w, http.StatusOK, adminView(i, withOIDC))
+		return
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // as httpx.WriteJSON
+	if err := enc.Encode(adminView(i, false)); err != nil {
+		httpx.WriteError(w, r, httpx.Internal(fmt.Errorf("encoding response: %w", err)))
+		return
+	}
+	body := buf.Bytes()
+	h.views.Put(epoch, id, id, body, int64(len(body))+adminViewOverhead, now)
+	writeJSONBody(w, body)
+}
+
+// adminViewOverhead estimates an admin view entry's memory besides its body.
+const adminViewOverhead = 128
+
+// writeJSONBody writes a rendered JSON answer as httpx.WriteJSON does.
+func writeJSONBody(w http.ResponseWriter, body []byte) {
+	w.Header()["Content-Type"] = []string{"application/json; charset=utf-8"}
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
 }
 
 // adminView is what the admin API shows of an identity: everything, with
