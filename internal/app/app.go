@@ -34,13 +34,11 @@ import (
 	"github.com/hoplite-id/hoplite/internal/method/profile"
 	"github.com/hoplite-id/hoplite/internal/passwordpolicy"
 	"github.com/hoplite-id/hoplite/internal/schema"
+	"github.com/hoplite-id/hoplite/internal/selfui"
 	"github.com/hoplite-id/hoplite/internal/server"
 	"github.com/hoplite-id/hoplite/internal/session"
 	"github.com/hoplite-id/hoplite/internal/store/sqlstore"
 )
-
-// Version is the build version, set with -ldflags "-X …/internal/app.Version=…".
-var Version = "master"
 
 // App is a configured Hoplite instance.
 type App struct {
@@ -145,17 +143,12 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	// private-address refusal when clients.http.disallow_private_ip_ranges
 	// is set.
 	outbound := httpclient.New(httpclient.FromConfig(cfg))
-	sources := make([]schema.Source, 0, len(cfg.Identity.Schemas))
-	for _, s := range cfg.Identity.Schemas {
-		src := schema.Source{ID: s.ID, URL: s.URL}
-		if s.URL == "hoplite://default" {
-			src.URL = schema.BuiltinSource().URL
-		}
-		sources = append(sources, src)
-	}
-	schemas, err := schema.Load(ctx, sources, cfg.Identity.DefaultSchemaID, outbound)
+	schemas, err := loadSchemas(ctx, cfg, outbound)
 	if err != nil {
 		return nil, err
+	}
+	for _, w := range schemas.Warnings() {
+		logger.Warn(w)
 	}
 
 	baseHasher, err := newHasher(cfg)
@@ -250,6 +243,25 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	}
 	engine := flow.NewEngine(engineDeps)
 
+	var builtinUI *selfui.Handler
+	if cfg.UIEnabled() {
+		var outbox selfui.Outbox
+		if ls, ok := mailSender.(courier.LogSender); ok {
+			// Development without a mail server: mails stay readable on the
+			// built-in dev mail page as well as in the log.
+			box := courier.NewOutbox(ls, 200)
+			mailSender, outbox = box, box
+		}
+		f := cfg.Selfservice.Flows
+		builtinUI, err = selfui.New(selfui.Config{
+			BasePath: cfg.UI.BasePath, PublicURL: publicURL, Stylesheet: cfg.UI.Stylesheet,
+			Registration: f.Registration.Enabled, Recovery: f.Recovery.Enabled, Verification: f.Verification.Enabled,
+		}, engine, sessions, csrfManager, outbox, logger)
+		if err != nil {
+			return nil, err
+		}
+	}
+
 	deps := server.Deps{
 		Logger:        logger,
 		Version:       Version,
@@ -258,11 +270,13 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		PublicMaxBody: cfg.Serve.Public.MaxBodyBytes,
 		AdminMaxBody:  cfg.Serve.Admin.MaxBodyBytes,
 		PublicCORS:    cfg.Serve.Public.CORS,
+		RequestLog:    server.RequestLogSettings(cfg),
 		DB:            st,
 		Schemas:       schema.NewHandler(schemas, publicURL),
 		Identities:    identity.NewAdminHandler(identities, hasher, adminURL).WithCache(identityViews),
 		Sessions:      session.NewHandler(sessions),
 		Flows:         engine,
+		UI:            builtinUI,
 	}
 	if len(cfg.Serve.Admin.APIKeyHashes) > 0 {
 		deps.AdminAPIKeyValid = cfg.AdminAPIKeyValid
@@ -343,7 +357,9 @@ func (a *App) Serve(ctx context.Context, publicLn, adminLn net.Listener) error {
 			errs <- nil
 		}(srv, listeners[k])
 	}
-	a.Logger.Info("serving", "public", publicLn.Addr().String(), "public_base_url", a.Config.PublicBaseURL().String(),
+	dbKind, dbWhere := sqlstore.DescribeDSN(a.Config.DSN)
+	a.Logger.Info("serving", "version", Version, "database", string(dbKind), "database_at", dbWhere,
+		"public", publicLn.Addr().String(), "public_base_url", a.Config.PublicBaseURL().String(),
 		"admin", adminLn.Addr().String(), "admin_base_url", a.Config.AdminBaseURL().String())
 
 	var serveErr error

@@ -19,17 +19,24 @@ import (
 )
 
 // run executes the hoplite command line with args and stdin, returning what
-// it printed and its error.
+// it printed on standard output and its error.
 func run(t *testing.T, stdin string, args ...string) (string, error) {
 	t.Helper()
+	out, _, err := runSplit(t, stdin, args...)
+	return out, err
+}
+
+// runSplit is run that also returns what was printed on standard error.
+func runSplit(t *testing.T, stdin string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
 	root := cli.NewRoot()
-	var out bytes.Buffer
+	var out, errOut bytes.Buffer
 	root.SetArgs(args)
 	root.SetOut(&out)
-	root.SetErr(&out)
+	root.SetErr(&errOut)
 	root.SetIn(strings.NewReader(stdin))
-	err := root.ExecuteContext(context.Background())
-	return out.String(), err
+	err = root.ExecuteContext(context.Background())
+	return out.String(), errOut.String(), err
 }
 
 func mustRun(t *testing.T, stdin string, args ...string) string {
@@ -100,9 +107,11 @@ func TestIdentitiesCommands(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &five); err != nil || five.Traits["email"] != "five@example.org" {
 		t.Errorf("single import printed %q (%v)", out, err)
 	}
-	out, err := run(t, "", append([]string{"identities", "import", writeFile(t, "mixed.json", `[{"traits":{"email":"six@example.org"}},{"traits":{"email":"not an email"}},{"traits":{"email":"one@example.org"}}]`), "--format", "quiet"}, ep...)...)
-	if err == nil || !strings.Contains(err.Error(), "400") || !strings.Contains(err.Error(), "409") {
-		t.Errorf("import of bad documents: err %v", err)
+	mixed := writeFile(t, "mixed.json", `[{"traits":{"email":"six@example.org"}},{"traits":{"email":"not an email"}},{"traits":{"email":"one@example.org"}}]`)
+	out, errOut, err := runSplit(t, "", append([]string{"identities", "import", mixed, "--format", "quiet"}, ep...)...)
+	if err == nil || !strings.Contains(errOut, mixed+"[1] (not an email): 400") || !strings.Contains(errOut, mixed+"[2] (one@example.org): 409") ||
+		!strings.Contains(errOut, "imported 1 of 3 identities; 2 failed") {
+		t.Errorf("import of bad documents: err %v, report:\n%s", err, errOut)
 	}
 	if lines := strings.Fields(out); len(lines) != 1 {
 		t.Errorf("quiet import printed %q, want the one new id", out)

@@ -255,49 +255,7 @@ func newIdentitiesCmd() *cobra.Command {
 		},
 	}
 
-	imp := &cobra.Command{
-		Use:   "import <file.json> [<file.json>...]",
-		Short: "Create identities from JSON files (an object or an array of objects each); - reads standard input",
-		Args:  cobra.ArbitraryArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := newAdminClient(endpoint)
-			if err != nil {
-				return err
-			}
-			if len(args) == 0 {
-				args = []string{"-"}
-			}
-			var created []json.RawMessage
-			var errs []error
-			for _, name := range args {
-				var raw []byte
-				if name == "-" {
-					raw, err = io.ReadAll(cmd.InOrStdin())
-				} else {
-					raw, err = os.ReadFile(name)
-				}
-				if err != nil {
-					return err
-				}
-				docs, err := splitDocuments(raw)
-				if err != nil {
-					return fmt.Errorf("%s: %w", name, err)
-				}
-				for _, doc := range docs {
-					var out json.RawMessage
-					if _, err := c.do(cmd.Context(), http.MethodPost, "identities", nil, doc, &out); err != nil {
-						errs = append(errs, fmt.Errorf("%s: %w", name, err))
-						continue
-					}
-					created = append(created, out)
-				}
-			}
-			if err := printIdentities(cmd.OutOrStdout(), format, created, len(created) == 1); err != nil {
-				return err
-			}
-			return errors.Join(errs...)
-		},
-	}
+	imp := newImportCmd(&endpoint, &format)
 	cmd.AddCommand(list, get, del, imp)
 	return cmd
 }

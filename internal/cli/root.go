@@ -22,8 +22,10 @@ func NewRoot() *cobra.Command {
 		Short:         "Hoplite is an identity server that speaks the Ory Kratos v0alpha2 API",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       app.Version,
 	}
-	root.AddCommand(newServeCmd(), newMigrateCmd(), newVersionCmd(), newIdentitiesCmd(), newCourierCmd())
+	root.SetVersionTemplate("Hoplite version: {{.Version}}\n")
+	root.AddCommand(newServeCmd(), newMigrateCmd(), newVersionCmd(), newIdentitiesCmd(), newCourierCmd(), newConfigCmd())
 	return root
 }
 
@@ -48,27 +50,30 @@ func newServeCmd() *cobra.Command {
 
 With --dev and no configuration at all, Hoplite keeps its data in
 ./hoplite.sqlite, uses a built-in identity schema (email and password) and
-listens on 127.0.0.1 only. Without --dev, pending database migrations stop the
-start; apply them with "hoplite migrate sql -e --yes".`,
+listens on 127.0.0.1 only; recovery and verification are on and their mails
+are written to the log. Without --dev, pending database migrations stop the
+start; apply them with "hoplite migrate sql -e --yes".
+
+serve also delivers queued mail whenever courier.smtp.connection_uri is set
+(or, in --dev, to the log). Set courier.worker.enabled to false to leave that
+to a separate "hoplite courier watch".`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := config.Load(files, os.LookupEnv, dev)
 			if err != nil {
 				return err
 			}
-			logger := app.NewLogger(cfg, os.Stderr)
+			logger := app.NewLogger(cfg, cmd.ErrOrStderr())
 			a, err := app.New(cmd.Context(), cfg, logger, app.Options{Migrate: dev})
 			if err != nil {
 				return err
 			}
-			// In dev mode the worker always runs, so that mails (written to
-			// the log when no SMTP server is configured) arrive without a
-			// second process.
-			if watchCourier || cfg.WatchCourier || cfg.Dev {
-				if err := a.WatchCourier(cmd.Context()); err != nil {
-					_ = a.Close()
-					return err
-				}
+			// The worker runs here whenever mail can be sent (SMTP, or the
+			// log in dev mode), unless courier.worker.enabled is false
+			// because a separate `courier watch` process delivers it.
+			if _, err := a.StartCourier(cmd.Context(), watchCourier); err != nil {
+				_ = a.Close()
+				return err
 			}
 			if addr := os.Getenv("HOPLITE_PPROF_LISTEN"); addr != "" {
 				if err := servePprof(addr, logger); err != nil {
@@ -92,7 +97,7 @@ start; apply them with "hoplite migrate sql -e --yes".`,
 	}
 	cmd.Flags().StringSliceVarP(&files, "config", "c", nil, "configuration file (YAML or JSON); repeat to merge several, later files win")
 	cmd.Flags().BoolVar(&dev, "dev", false, "development mode: no Secure cookies, plain-HTTP base URLs, automatic migrations, embedded defaults")
-	cmd.Flags().BoolVar(&watchCourier, "watch-courier", false, "also run the mail courier in this process (always on with --dev)")
+	cmd.Flags().BoolVar(&watchCourier, "watch-courier", false, "run the mail courier in this process even when courier.worker.enabled is false (by default it runs whenever SMTP is configured, and in --dev)")
 	cmd.Flags().BoolVar(&sqaOptOut, "sqa-opt-out", false, "accepted for Kratos compatibility; Hoplite sends no usage statistics")
 	return cmd
 }

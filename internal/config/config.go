@@ -32,6 +32,7 @@ type Config struct {
 	Log         Log         `json:"log"`
 	Tracing     Tracing     `json:"tracing"`
 	Clients     Clients     `json:"clients"`
+	UI          UI          `json:"ui"`
 
 	unsupported []string
 	warnings    []string
@@ -55,6 +56,10 @@ type PublicServe struct {
 	TLS          TLS        `json:"tls"`
 	RequestLog   RequestLog `json:"request_log"`
 	MaxBodyBytes int64      `json:"max_body_bytes"` // Hoplite addition
+	// TrustedProxies lists the addresses (IPs or CIDRs) of reverse proxies
+	// whose X-Forwarded-For is believed when naming a request's client (a
+	// Hoplite addition; see httpx.ClientIP).
+	TrustedProxies []string `json:"trusted_proxies"`
 }
 
 type AdminServe struct {
@@ -351,6 +356,15 @@ type Courier struct {
 	Templates            CourierTemplates `json:"templates"`
 	MessageTTL           time.Duration    `json:"message_ttl"`
 	SMS                  SMS              `json:"sms"`
+	Worker               CourierWorker    `json:"worker"` // Hoplite addition
+}
+
+// CourierWorker is a Hoplite addition.
+type CourierWorker struct {
+	// Enabled lets `hoplite serve` deliver queued mail itself whenever it
+	// has a sender (SMTP, or the log in dev mode). Set it to false when a
+	// separate `hoplite courier watch` process delivers the mail.
+	Enabled bool `json:"enabled"`
 }
 
 type SMTP struct {
@@ -541,3 +555,20 @@ type Clients struct {
 type HTTPClient struct {
 	DisallowPrivateIPRanges bool `json:"disallow_private_ip_ranges"`
 }
+
+// ---- ui (Hoplite addition) ---------------------------------------------------
+
+// UI is the built-in self-service UI.
+type UI struct {
+	// Enabled serves the pages. Unset means on in dev mode and off
+	// otherwise (see finish); when on, every flow ui_url left at Kratos'
+	// default points at the built-in pages.
+	Enabled *bool `json:"enabled"`
+	// BasePath is where the pages live on the public port.
+	BasePath string `json:"base_path"`
+	// Stylesheet is a CSS file served instead of the built-in one.
+	Stylesheet string `json:"stylesheet"`
+}
+
+// UIEnabled reports whether the built-in pages are served.
+func (c *Config) UIEnabled() bool { return c.UI.Enabled != nil && *c.UI.Enabled }

@@ -24,6 +24,11 @@
 //     or comma-separated).
 //   - serve.public.max_body_bytes, serve.admin.max_body_bytes: the largest
 //     request body each server accepts, in bytes. Default 1048576 (1 MiB).
+//   - serve.public.trusted_proxies: IPs or CIDR ranges of reverse proxies
+//     whose X-Forwarded-For names the client (Config.TrustedProxies,
+//     httpx.ClientIP). Default empty: the peer address is the client.
+//   - courier.worker.enabled: default true. serve runs the mail worker
+//     whenever it has a sender; false leaves delivery to `courier watch`.
 //   - session.cache.max_age: duration, default 0 (off). When set, a session
 //     check may be answered from a cache for at most this long, so a revoked
 //     session may still pass whoami on another instance for up to max_age.
@@ -41,7 +46,9 @@
 //     built-in identity schema (DevIdentitySchemaURL);
 //   - selfservice.default_browser_return_url: "http://127.0.0.1:4455/";
 //   - serve.public.host and serve.admin.host: "127.0.0.1" instead of
-//     "0.0.0.0".
+//     "0.0.0.0";
+//   - with no configuration document at all: selfservice.flows.recovery
+//     and selfservice.flows.verification enabled.
 //
 // Dev mode also, as in Kratos: keeps a bcrypt cost below 12 (outside dev it
 // is raised to 12 with a warning), guesses http:// base URLs with host

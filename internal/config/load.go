@@ -11,7 +11,9 @@ import (
 	"strconv"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
+
+	"github.com/hoplite-id/hoplite/internal/jsonpos"
 )
 
 // Option adjusts Load and LoadBytes.
@@ -37,9 +39,13 @@ const (
 	// [{id: default, url: hoplite://default}].
 	DevIdentitySchemaURL = "hoplite://default"
 	// DevDefaultBrowserReturnURL is the dev default of
-	// selfservice.default_browser_return_url (where the reference self-service
-	// UI runs).
+	// selfservice.default_browser_return_url when the built-in UI is off
+	// (where the reference self-service UI runs). With the built-in UI on,
+	// the dev default is its home page.
 	DevDefaultBrowserReturnURL = "http://127.0.0.1:4455/"
+	// devReturnURLPlaceholder stands for the dev default return URL until
+	// finishUI knows whether the built-in UI is on.
+	devReturnURLPlaceholder = "hoplite://default-return-url"
 )
 
 // DevDSN is the dev default of dsn: a SQLite database file hoplite.sqlite in
@@ -122,7 +128,7 @@ func load(docs []document, lookupEnv func(string) (string, bool), dev bool, opts
 
 	unsupported := collectUnsupported(normalized)
 
-	full := defaultTree(dev, o.dataDir)
+	full := defaultTree(dev, len(docs) == 0, o.dataDir)
 	deepMerge(full, normalized)
 	apiKeys := takeAPIKeys(full)
 
@@ -159,7 +165,7 @@ func load(docs []document, lookupEnv func(string) (string, bool), dev bool, opts
 
 	cfg.finish()
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, c.withSources(err)
 	}
 	return cfg, nil
 }
@@ -174,6 +180,7 @@ func (c *Config) finish() {
 	if c.Hashers.Argon2.Parallelism == 0 {
 		c.Hashers.Argon2.Parallelism = uint8(min(2*runtime.NumCPU(), 255))
 	}
+	c.finishUI()
 	// An unset secrets.default stays empty here: internal/app decides where
 	// generated secrets live (next to a SQLite database, or per process).
 	for _, hl := range c.hookLists() {
@@ -214,10 +221,19 @@ func joinErrors(es []*Error) error {
 
 // parseDocument parses one YAML (or JSON) document into a tree of
 // map[string]any, []any and scalars. An empty document is an empty tree.
+//
+// Syntax errors name the line and column where the parser gave up: a JSON
+// document (one that starts with "{") is checked by the JSON decoder first,
+// whose messages are the clearer for JSON.
 func parseDocument(data []byte) (map[string]any, error) {
+	if t := bytes.TrimLeft(data, " \t\r\n\ufeff"); len(t) > 0 && t[0] == '{' {
+		if err := jsonpos.Check(data); err != nil {
+			return nil, err
+		}
+	}
 	var v any
 	if err := yaml.Unmarshal(data, &v); err != nil {
-		return nil, err
+		return nil, yamlError(err)
 	}
 	if v == nil {
 		return map[string]any{}, nil
@@ -260,12 +276,25 @@ func recordSources(sources map[string]string, prefix string, v any, source strin
 
 // defaultTree returns the defaults layer: every default of the key tree plus,
 // in dev mode, the dev defaults.
-func defaultTree(dev bool, dataDir string) map[string]any {
+//
+// With no configuration file at all, dev mode also turns recovery and
+// verification on: the built-in schema names the email as the address of
+// both, and the log sender shows the mails. A configuration file keeps
+// Kratos' defaults (both off).
+func defaultTree(dev, noFiles bool, dataDir string) map[string]any {
 	tree := defaultsOf(schema)
+	if dev && noFiles {
+		flows := tree["selfservice"].(map[string]any)["flows"].(map[string]any)
+		flows["recovery"].(map[string]any)["enabled"] = true
+		flows["verification"].(map[string]any)["enabled"] = true
+		// A person trying Hoplite out is signed in right after signing up.
+		setPath(tree, []string{"selfservice", "flows", "registration", "after", "password", "hooks"},
+			[]any{map[string]any{"hook": HookSession}})
+	}
 	if dev {
 		tree["dsn"] = DevDSN(dataDir)
 		tree["identity"].(map[string]any)["schemas"] = []any{map[string]any{"id": "default", "url": DevIdentitySchemaURL}}
-		tree["selfservice"].(map[string]any)["default_browser_return_url"] = DevDefaultBrowserReturnURL
+		tree["selfservice"].(map[string]any)["default_browser_return_url"] = devReturnURLPlaceholder
 		serve := tree["serve"].(map[string]any)
 		serve["public"].(map[string]any)["host"] = devDefaultHost
 		serve["admin"].(map[string]any)["host"] = devDefaultHost
@@ -304,4 +333,79 @@ func takeAPIKeys(tree map[string]any) []string {
 		keys = append(keys, k.(string))
 	}
 	return keys
+}
+
+// finishUI settles the built-in UI: on in dev mode unless ui.enabled says
+// otherwise, off elsewhere unless ui.enabled is true. When it is on, every
+// flow's ui_url still at Kratos' default (an outside page) points at the
+// built-in page instead, and so does the dev default return URL; ui_urls a
+// file sets keep their external UI.
+func (c *Config) finishUI() {
+	if c.UI.Enabled == nil {
+		on := c.Dev
+		c.UI.Enabled = &on
+	}
+	if c.UI.BasePath == "" {
+		c.UI.BasePath = "/ui"
+	}
+	builtin := func(page string) string {
+		u := *c.PublicBaseURL()
+		u.Path = strings.TrimSuffix(u.Path, "/") + c.UI.BasePath + "/" + page
+		return u.String()
+	}
+	ss := &c.Selfservice
+	if ss.DefaultBrowserReturnURL == devReturnURLPlaceholder {
+		ss.DefaultBrowserReturnURL = DevDefaultBrowserReturnURL
+		if *c.UI.Enabled {
+			ss.DefaultBrowserReturnURL = builtin("")
+		}
+	}
+	if !*c.UI.Enabled {
+		return
+	}
+	for _, u := range []struct {
+		url  *string
+		page string
+	}{
+		{&ss.Flows.Login.UIURL, "login"}, {&ss.Flows.Registration.UIURL, "registration"},
+		{&ss.Flows.Settings.UIURL, "settings"}, {&ss.Flows.Recovery.UIURL, "recovery"},
+		{&ss.Flows.Verification.UIURL, "verification"}, {&ss.Flows.Error.UIURL, "error"},
+	} {
+		if *u.url == fallbackUIBase+u.page {
+			*u.url = builtin(u.page)
+		}
+	}
+}
+
+// yamlError renders a YAML parser error with the position of the problem
+// (the parser's own message names the line where the enclosing block
+// started, which is rarely where the mistake is).
+func yamlError(err error) error {
+	var le *yaml.LoadError
+	if !errors.As(err, &le) || le.Mark.Line == 0 {
+		return err
+	}
+	msg := fmt.Sprintf("line %d, column %d: %s", le.Mark.Line, le.Mark.Column, le.Message)
+	if le.ContextMsg != "" && le.ContextMark.Line != 0 && le.ContextMark.Line != le.Mark.Line {
+		msg += fmt.Sprintf(" (%s that starts at line %d)", le.ContextMsg, le.ContextMark.Line)
+	}
+	return errors.New(msg)
+}
+
+// withSources names, in each of Validate's errors, the file or variable the
+// key came from.
+func (c *checker) withSources(err error) error {
+	var list []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		list = j.Unwrap()
+	} else {
+		list = []error{err}
+	}
+	for _, e := range list {
+		var ce *Error
+		if errors.As(e, &ce) && ce.Source == "" {
+			ce.Source = c.sourceOf(ce.Path)
+		}
+	}
+	return err
 }

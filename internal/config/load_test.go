@@ -79,7 +79,9 @@ func TestDevDefaultsWithoutAnyConfig(t *testing.T) {
 		{"DSN", c.DSN, "sqlite://" + filepath.ToSlash(dir) + "/hoplite.sqlite?_fk=true"},
 		{"Identity.Schemas", c.Identity.Schemas, []IdentitySchema{{ID: "default", URL: "hoplite://default"}}},
 		{"Identity.DefaultSchemaID", c.Identity.DefaultSchemaID, "default"},
-		{"DefaultBrowserReturnURL", c.Selfservice.DefaultBrowserReturnURL, "http://127.0.0.1:4455/"},
+		{"DefaultBrowserReturnURL", c.Selfservice.DefaultBrowserReturnURL, "http://127.0.0.1:4433/ui/"},
+		{"UIEnabled", c.UIEnabled(), true},
+		{"UI.BasePath", c.UI.BasePath, "/ui"},
 		{"Public.Host", c.Serve.Public.Host, "127.0.0.1"},
 		{"Admin.Host", c.Serve.Admin.Host, "127.0.0.1"},
 		{"Public.Port", c.Serve.Public.Port, 4433},
@@ -106,16 +108,20 @@ func TestDevDefaultsWithoutAnyConfig(t *testing.T) {
 		{"Session.Cookie.Persistent", c.Session.Cookie.Persistent, true},
 		{"Session.Whoami.RequiredAAL", c.Session.Whoami.RequiredAAL, "highest_available"},
 		{"Session.Cache.MaxAge", c.Session.Cache.MaxAge, time.Duration(0)},
-		{"Login.UIURL", c.Selfservice.Flows.Login.UIURL, "https://www.ory.sh/kratos/docs/fallback/login"},
-		{"Error.UIURL", c.Selfservice.Flows.Error.UIURL, "https://www.ory.sh/kratos/docs/fallback/error"},
+		{"Login.UIURL", c.Selfservice.Flows.Login.UIURL, "http://127.0.0.1:4433/ui/login"},
+		{"Error.UIURL", c.Selfservice.Flows.Error.UIURL, "http://127.0.0.1:4433/ui/error"},
 		{"Login.Lifespan", c.Selfservice.Flows.Login.Lifespan, time.Hour},
 		{"Registration.Enabled", c.Selfservice.Flows.Registration.Enabled, true},
 		{"Registration.Lifespan", c.Selfservice.Flows.Registration.Lifespan, time.Hour},
 		{"Settings.Lifespan", c.Selfservice.Flows.Settings.Lifespan, time.Hour},
 		{"Settings.PrivilegedSessionMaxAge", c.Selfservice.Flows.Settings.PrivilegedSessionMaxAge, time.Hour},
 		{"Settings.RequiredAAL", c.Selfservice.Flows.Settings.RequiredAAL, "highest_available"},
-		{"Recovery.Enabled", c.Selfservice.Flows.Recovery.Enabled, false},
-		{"Verification.Enabled", c.Selfservice.Flows.Verification.Enabled, false},
+		// Dev mode with no file turns both address flows on (the built-in
+		// schema makes the email their address; mails go to the log).
+		{"Recovery.Enabled", c.Selfservice.Flows.Recovery.Enabled, true},
+		{"Verification.Enabled", c.Selfservice.Flows.Verification.Enabled, true},
+		{"Courier.Worker.Enabled", c.Courier.Worker.Enabled, true},
+		{"Registration.After.Password.Hooks", c.Selfservice.Flows.Registration.After.Password.Hooks, []Hook{{Hook: HookSession}}},
 		{"Verification.Lifespan", c.Selfservice.Flows.Verification.Lifespan, time.Hour},
 		{"Password", c.Selfservice.Methods.Password, PasswordMethod{Enabled: true, Config: PasswordConfig{
 			HaveIBeenPwnedHost: "api.pwnedpasswords.com", HaveIBeenPwnedEnabled: true, MaxBreaches: 0,
@@ -338,15 +344,14 @@ func TestKratosV09ConfigLoads(t *testing.T) {
 		"selfservice.methods.webauthn.enabled",
 		"serve.admin.tls.cert.path",
 		"serve.admin.tls.key.path",
-		// allowed_methods and allow_credentials are set to their defaults.
-		"serve.public.request_log.disable_for_health",
+		// allowed_methods and allow_credentials are set to their defaults;
+		// request_log and the top-level version are honoured.
 		"tracing.provider",
 		"tracing.providers.jaeger.local_agent_address",
 		"tracing.providers.jaeger.sampling.server_url",
 		"tracing.providers.jaeger.sampling.type",
 		"tracing.providers.jaeger.sampling.value",
 		"tracing.service_name",
-		"version",
 	}
 	if got := c.Unsupported(); !slices.Equal(got, wantUnsupported) {
 		t.Errorf("Unsupported() =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(wantUnsupported, "\n"))
@@ -533,5 +538,49 @@ secrets:
 	}
 	if got := c.CookieSecrets(); !slices.Equal(got, []string{"cookie-secret-0123456789"}) {
 		t.Errorf("CookieSecrets = %q", got)
+	}
+}
+
+// The built-in UI: on in dev mode, off elsewhere unless switched on; when
+// on, only ui_urls left at Kratos' defaults move to it.
+func TestBuiltinUIDefaults(t *testing.T) {
+	off := mustLoadYAML(t, true, noEnv, "ui:\n  enabled: false\n")
+	if off.UIEnabled() || off.Selfservice.DefaultBrowserReturnURL != DevDefaultBrowserReturnURL ||
+		off.Selfservice.Flows.Login.UIURL != "https://www.ory.sh/kratos/docs/fallback/login" {
+		t.Errorf("dev with ui off: %v %q %q", off.UIEnabled(), off.Selfservice.DefaultBrowserReturnURL, off.Selfservice.Flows.Login.UIURL)
+	}
+	prod := "dsn: memory\nidentity:\n  schemas:\n    - id: default\n      url: base64://e30=\nselfservice:\n  default_browser_return_url: https://app.example.org/\n"
+	c := mustLoadYAML(t, false, noEnv, prod)
+	if c.UIEnabled() || c.Selfservice.Flows.Login.UIURL != "https://www.ory.sh/kratos/docs/fallback/login" {
+		t.Errorf("production default: %v %q", c.UIEnabled(), c.Selfservice.Flows.Login.UIURL)
+	}
+	c = mustLoadYAML(t, false, noEnv, prod, "serve:\n  public:\n    base_url: https://id.example.org/\nui:\n  enabled: true\n  base_path: /account\nselfservice:\n  flows:\n    settings:\n      ui_url: https://app.example.org/settings\n")
+	if !c.UIEnabled() || c.Selfservice.Flows.Login.UIURL != "https://id.example.org/account/login" ||
+		c.Selfservice.Flows.Settings.UIURL != "https://app.example.org/settings" ||
+		c.Selfservice.DefaultBrowserReturnURL != "https://app.example.org/" {
+		t.Errorf("production with ui on: login %q settings %q return %q", c.Selfservice.Flows.Login.UIURL, c.Selfservice.Flows.Settings.UIURL, c.Selfservice.DefaultBrowserReturnURL)
+	}
+	if _, err := loadYAML(t, true, noEnv, "ui:\n  base_path: ui/\n"); err == nil || !strings.Contains(err.Error(), "ui.base_path") {
+		t.Errorf("a bad base path: %v", err)
+	}
+}
+
+func TestSyntaxErrorsNameFileLineAndColumn(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct{ name, doc, want string }{
+		// The mistake is the indentation of admin on line 4, not line 1
+		// where the block started.
+		{"indent.yml", "serve:\n  public:\n    port: 4433\n   admin:\n    port: 4434\n", "indent.yml: line 4, column 4: did not find expected key"},
+		{"tab.yml", "dsn: memory\nserve:\n\tpublic: {}\n", "tab.yml: line 3, column 1: found character that cannot start any token"},
+		{"list.yml", "selfservice:\n  allowed_return_urls: [https://a.example.org/\ndsn: memory\n", "list.yml: line 3"},
+		{"comma.json", "{\n  \"dsn\": \"memory\",\n  \"serve\": {\"public\": {\"port\": 4433,}}\n}\n", "comma.json: line 3, column 37: invalid character '}' looking for beginning of object key string"},
+		{"cut.json", "{\n  \"dsn\": \"memory\",\n  \"serve\": {\"public\": ", "cut.json: line 3, column 23: the document ends before it is complete"},
+	} {
+		f := filepath.Join(dir, tc.name)
+		writeFile(t, f, tc.doc)
+		_, err := Load([]string{f}, noEnv, true)
+		if err == nil || !strings.Contains(err.Error(), "config: parsing "+filepath.Join(dir, tc.want)) {
+			t.Errorf("%s: %v\nwant %q", tc.name, err, tc.want)
+		}
 	}
 }

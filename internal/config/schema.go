@@ -332,6 +332,7 @@ func buildSchema() *node {
 			key("tls", tlsNode()),
 			key("request_log", requestLogNode()),
 			key("max_body_bytes", integer().atLeast(1).withDefault(DefaultMaxBodyBytes).addition()),
+			key("trusted_proxies", arrayOf(str().matching(`^[0-9A-Fa-f:.]+(/[0-9]{1,3})?$`, "must be an IP address or a CIDR range such as 10.0.0.0/8")).addition()),
 		)),
 		key("admin", object(
 			key("base_url", uri()),
@@ -454,7 +455,7 @@ func buildSchema() *node {
 
 	courier := object(
 		key("smtp", object(
-			key("connection_uri", str().secret().matching(`^smtps?://`, "must be a URL starting with smtp:// or smtps://")),
+			key("connection_uri", str().secret()), // scheme and options: Validate
 			key("from_address", str().withDefault("no-reply@ory.kratos.sh")),
 			key("from_name", str()),
 			key("headers", mapOf(str())),
@@ -476,6 +477,9 @@ func buildSchema() *node {
 				key("auth", webHookAuthNode()),
 			).requires("url", "method")),
 		)),
+		key("worker", object(
+			key("enabled", boolean().withDefault(true)),
+		).addition()),
 	).requires("smtp")
 	courier.child("smtp").child("from_address").format = formatEmail
 
@@ -577,6 +581,11 @@ func buildSchema() *node {
 				key("disallow_private_ip_ranges", boolean().withDefault(false)),
 			).openKeys()),
 		).openKeys()),
+		key("ui", object(
+			key("enabled", boolean()),
+			key("base_path", str().withDefault("/ui").matching(`^/[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*$`, "must be a path such as /ui, without a trailing slash")),
+			key("stylesheet", str()),
+		).addition()),
 	)
 }
 

@@ -19,6 +19,9 @@ var implemented = []string{
 	"serve.public.base_url",
 	"serve.public.max_body_bytes",
 	"serve.public.cors",
+	"serve.public.trusted_proxies",
+	"serve.public.request_log",
+	"serve.admin.request_log",
 	"serve.admin.host",
 	"serve.admin.port",
 	"serve.admin.base_url",
@@ -39,9 +42,11 @@ var implemented = []string{
 	"courier.templates",
 	"courier.template_override_path",
 	"courier.message_ttl",
+	"courier.worker",
 	"log.level",
 	"log.format",
 	"log.leak_sensitive_values",
+	"version",
 	"clients.http",
 }
 

@@ -2,6 +2,8 @@ package config
 
 import (
 	"fmt"
+	"maps"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -30,6 +32,14 @@ func (c *Config) Validate() error {
 	// serve
 	v.port("serve.public.port", c.Serve.Public.Port)
 	v.port("serve.admin.port", c.Serve.Admin.Port)
+	if p := c.Serve.Public.Port; p == c.Serve.Admin.Port && hostsOverlap(c.Serve.Public.Host, c.Serve.Admin.Host) {
+		v.fail("serve.admin.port", fmt.Sprintf("%d is also serve.public.port; the public and admin APIs need different ports", p))
+	}
+	for i, p := range c.Serve.Public.TrustedProxies {
+		if _, err := ParseTrustedProxy(p); err != nil {
+			v.fail(indexPath("serve.public.trusted_proxies", i), fmt.Sprintf("must be an IP address or a CIDR range such as 10.0.0.0/8, got %q", p))
+		}
+	}
 	v.positive("serve.public.max_body_bytes", c.Serve.Public.MaxBodyBytes)
 	v.positive("serve.admin.max_body_bytes", c.Serve.Admin.MaxBodyBytes)
 	v.url("serve.public.base_url", c.Serve.Public.BaseURL, formatURIRef)
@@ -153,8 +163,10 @@ func (c *Config) Validate() error {
 	}
 
 	// courier
-	if u := c.Courier.SMTP.ConnectionURI; u != "" && !strings.HasPrefix(u, "smtp://") && !strings.HasPrefix(u, "smtps://") {
-		v.fail("courier.smtp.connection_uri", "must be a URL starting with smtp:// or smtps://")
+	if u := c.Courier.SMTP.ConnectionURI; u != "" {
+		if problem := CheckSMTPURI(u); problem != "" {
+			v.fail("courier.smtp.connection_uri", problem)
+		}
 	}
 
 	// log
@@ -304,4 +316,49 @@ func (v *validation) oidcProvider(path string, p OIDCProvider, seen map[string]b
 	if p.ClientSecret == "" {
 		v.fail(path+".client_secret", "is required")
 	}
+}
+
+// SMTPQueryOptions are the query options courier.smtp.connection_uri may
+// carry. legacy_ssl is accepted because older Kratos files carry it; smtps://
+// already means TLS from the first byte.
+var SMTPQueryOptions = []string{"disable_starttls", "skip_ssl_verify", "legacy_ssl"}
+
+// CheckSMTPURI describes what is wrong with an SMTP connection URI, or
+// returns "". The URI may hold a password, so only its scheme and option
+// names are ever quoted.
+func CheckSMTPURI(raw string) string {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil {
+		return "is not a valid URL (the value is not shown because it may contain a password)"
+	}
+	if s := strings.ToLower(u.Scheme); s != "smtp" && s != "smtps" {
+		if u.Scheme == "" {
+			return "must be a URL starting with smtp:// or smtps://, got no scheme"
+		}
+		return fmt.Sprintf("must be a URL starting with smtp:// or smtps://, got the scheme %q", u.Scheme+"://")
+	}
+	if u.Hostname() == "" {
+		return "has no host; write it as smtp://user:password@mail.example.org:587/"
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return "has a query that cannot be parsed"
+	}
+	names := slices.Sorted(maps.Keys(q))
+	for _, name := range names {
+		if !slices.Contains(SMTPQueryOptions, name) {
+			return fmt.Sprintf("has the unknown option %q; the options are %s", name, quoteList(SMTPQueryOptions))
+		}
+		if _, err := strconv.ParseBool(q.Get(name)); err != nil {
+			return fmt.Sprintf("option %q must be true or false, got %q", name, q.Get(name))
+		}
+	}
+	return ""
+}
+
+// hostsOverlap tells whether listeners on a and b with the same port would
+// collide: the same host, or a wildcard on either side.
+func hostsOverlap(a, b string) bool {
+	wildcard := func(h string) bool { return h == "" || h == "0.0.0.0" || h == "::" || h == "[::]" }
+	return wildcard(a) || wildcard(b) || strings.EqualFold(a, b)
 }

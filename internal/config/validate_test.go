@@ -78,6 +78,11 @@ func TestInvalidConfigurations(t *testing.T) {
 			[]string{`providers[0].client_secret: is required`}},
 		{"oidc duplicate ids", "selfservice:\n  methods:\n    oidc:\n      config:\n        providers:\n          - {id: g, provider: github, client_id: a, client_secret: s, mapper_url: 'file:///m'}\n          - {id: g, provider: gitlab, client_id: b, client_secret: s, mapper_url: 'file:///m'}",
 			[]string{`providers[1].id: "g" is used by more than one provider`}},
+		{"misspelt smtp scheme is quoted", "courier:\n  smtp:\n    connection_uri: smpt://u:hunter22@mail.example.org:587/", []string{`courier.smtp.connection_uri: must be a URL starting with smtp:// or smtps://, got the scheme "smpt://"`}},
+		{"unknown smtp option", "courier:\n  smtp:\n    connection_uri: smtp://mail.example.org:587/?disable_startls=true", []string{`courier.smtp.connection_uri: has the unknown option "disable_startls"; the options are "disable_starttls", "skip_ssl_verify", "legacy_ssl"`}},
+		{"smtp option not a boolean", "courier:\n  smtp:\n    connection_uri: smtp://mail.example.org/?skip_ssl_verify=sometimes", []string{`option "skip_ssl_verify" must be true or false, got "sometimes"`}},
+		{"public and admin on one port", "serve:\n  public:\n    port: 4500\n  admin:\n    port: 4500", []string{`config: serve.admin.port: 4500 is also serve.public.port; the public and admin APIs need different ports`}},
+		{"bad trusted proxy", "serve:\n  public:\n    trusted_proxies: [10.0.0.0/8, 10.0.0.300]", []string{`serve.public.trusted_proxies[1]: must be an IP address or a CIDR range such as 10.0.0.0/8, got "10.0.0.300"`}},
 		{"tracing provider", "tracing:\n  provider: otel", []string{`tracing.provider: must be one of "jaeger", "zipkin", "datadog", "elastic-apm", "instana", got "otel"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -219,5 +224,26 @@ func TestErrorsDoNotEchoSecretValues(t *testing.T) {
 		if err == nil || strings.Contains(err.Error(), "31415926535") {
 			t.Errorf("%q: error should not echo the value: %v", doc, err)
 		}
+	}
+}
+
+func TestSMTPErrorsNeverShowThePassword(t *testing.T) {
+	for _, uri := range []string{"smpt://u:hunter22@mail.example.org/", "smtp://u:hunter22@mail.example.org/?disable_startls=1", "smtp://u:hunter22@mail example/"} {
+		_, err := loadYAML(t, true, noEnv, "courier:\n  smtp:\n    connection_uri: '"+uri+"'")
+		if err == nil || strings.Contains(err.Error(), "hunter22") {
+			t.Errorf("%s: %v", uri, err)
+		}
+	}
+}
+
+func TestPortsMayRepeatOnDistinctHosts(t *testing.T) {
+	mustLoadYAML(t, true, noEnv, "serve:\n  public:\n    host: 127.0.0.1\n    port: 4500\n  admin:\n    host: 127.0.0.2\n    port: 4500")
+}
+
+func TestDevDefaultsForAddressFlowsNeedNoFile(t *testing.T) {
+	// With a configuration file, dev mode keeps Kratos' defaults.
+	c := mustLoadYAML(t, true, noEnv, "log:\n  level: info")
+	if c.Selfservice.Flows.Recovery.Enabled || c.Selfservice.Flows.Verification.Enabled {
+		t.Errorf("recovery %v verification %v with a file, want both off", c.Selfservice.Flows.Recovery.Enabled, c.Selfservice.Flows.Verification.Enabled)
 	}
 }

@@ -61,7 +61,7 @@ func FromConfig(ctx context.Context, cfg *config.Config, st Store, logger *slog.
 		}
 		return c, s, nil
 	case cfg.Dev:
-		logger.Warn("courier.smtp.connection_uri is not set: in development mode emails are written to the log instead of being sent")
+		logger.Warn(LogSenderNotice)
 		return c, LogSender{Logger: logger}, nil
 	default:
 		return c, nil, nil

@@ -20,6 +20,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hoplite-id/hoplite/internal/config"
 )
 
 // SMTPConfig configures the SMTP sender.
@@ -66,6 +68,9 @@ var reservedHeaders = []string{"From", "To", "Subject", "Date", "Message-Id", "M
 // NewSMTPSender checks the configuration and returns the sender. Errors
 // never contain the password of the URI.
 func NewSMTPSender(c SMTPConfig) (*SMTPSender, error) {
+	if problem := config.CheckSMTPURI(c.ConnectionURI); problem != "" {
+		return nil, errors.New("courier.smtp.connection_uri " + problem)
+	}
 	u, err := url.Parse(strings.TrimSpace(c.ConnectionURI))
 	if err != nil {
 		var ue *url.Error

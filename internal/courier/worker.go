@@ -161,7 +161,9 @@ func (c *Courier) deliver(ctx context.Context, sender Sender, m Message, token s
 		sendErr = sender.Send(context.WithoutCancel(ctx), m)
 	}
 	if sendErr == nil {
-		c.logSent(m)
+		if !writesToLog(sender) {
+			c.logSent(m)
+		}
 		// The message is out: record it even if ctx ended meanwhile.
 		if err := c.markSent(context.WithoutCancel(ctx), m.ID, token); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
@@ -252,12 +254,28 @@ func (c *Courier) unclaim(msgs []Message, token string) {
 	}
 }
 
+// writesToLog reports whether sender logs each mail itself (then a "sent"
+// line would contradict its "not sent, here it is" line).
+func writesToLog(sender Sender) bool {
+	switch s := sender.(type) {
+	case LogSender:
+		return true
+	case *Outbox:
+		return writesToLog(s.next)
+	}
+	return false
+}
+
 // LogSender is the sender of development mode without an SMTP server: it
 // writes each message (recipient, subject, plaintext body with its links)
-// to the log and reports success.
+// to the log and reports success. The worker does not add its "sent" line
+// for these, so each mail is one log line.
 type LogSender struct {
 	Logger *slog.Logger
 }
+
+// LogSenderNotice is logged once at start when mails go to the log.
+const LogSenderNotice = "courier: development mode without courier.smtp.connection_uri: emails are written to this log (one \"courier: email\" line each) instead of being sent"
 
 // Send logs m.
 func (l LogSender) Send(_ context.Context, m Message) error {
@@ -265,7 +283,7 @@ func (l LogSender) Send(_ context.Context, m Message) error {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	logger.Info("courier: email not sent (development mode without courier.smtp.connection_uri); its content follows",
+	logger.Info("courier: email",
 		"message_id", m.ID, "template_type", m.TemplateType, "to", m.Recipient, "subject", m.Subject, "body", m.Body)
 	return nil
 }

@@ -325,7 +325,7 @@ func TestAdminHTTPAPIKeys(t *testing.T) {
 		"key prefix":    {"Authorization", "Bearer " + key[:len(key)-1]},
 		"key plus more": {"Authorization", "Bearer " + key + "x"},
 	} {
-		for _, path := range []string{"admin/identities", "identities", "admin/health/ready", "admin/version"} {
+		for _, path := range []string{"admin/identities", "identities", "admin/version"} {
 			r := do(t, http.MethodGet, s.AdminURL+path, nil, headers...)
 			e := requireEnvelope(t, r, http.StatusUnauthorized)
 			if e.Reason == "" {
@@ -337,6 +337,15 @@ func TestAdminHTTPAPIKeys(t *testing.T) {
 		}
 		r := doJSON(t, http.MethodPost, adminURL(s, "identities"), map[string]any{"traits": map[string]any{"email": "sneaky@example.org"}}, headers...)
 		requireEnvelope(t, r, http.StatusUnauthorized)
+		// Probes answer without a key: orchestrators call them bare.
+		for _, path := range []string{"admin/health/alive", "admin/health/ready"} {
+			if r := do(t, http.MethodGet, s.AdminURL+path, nil, headers...); r.Status != http.StatusOK {
+				t.Errorf("%s %s: %s, want 200 without a key", name, path, r)
+			}
+		}
+		if r := do(t, http.MethodGet, s.AdminURL+"health/ready", nil, headers...); r.Status != http.StatusTemporaryRedirect || r.Header.Get("Location") != "/admin/health/ready" {
+			t.Errorf("%s unprefixed probe: %d %q, want a 307 to /admin/health/ready", name, r.Status, r.Header.Get("Location"))
+		}
 	}
 
 	for _, auth := range []string{"Bearer " + key, "bearer " + key} {

@@ -247,6 +247,7 @@ func (elsewhere) PopulateLogin(_ *http.Request, f *flow.Flow, _ *session.Session
 func (m elsewhere) Login(_ context.Context, _ *http.Request, f *flow.Flow, b *flow.Body, _ *session.Session) (*flow.Result, error) {
 	return flow.Redirect(m.provider + "?state=" + f.ID.String() + "&who=" + url.QueryEscape(b.String("identifier"))), nil
 }
+
 // ClaimsSubmission: like a social sign-in button, the form sends only
 // provider=<name>, no method.
 func (elsewhere) ClaimsSubmission(b *flow.Body) bool { return b.String("provider") != "" }

@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -224,4 +225,10 @@ func uiOrDefault(urls ...string) string {
 		}
 	}
 	return ""
+}
+
+// StoredError returns the stored error with id, as the error UI shows it
+// (and marks it seen).
+func (e *Engine) StoredError(ctx context.Context, id uuid.UUID) (*ErrorContainer, error) {
+	return e.Store.GetSelfServiceError(ctx, id)
 }

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-
 )
 
 // Error is an API error carrying everything the Kratos envelope can hold:

@@ -165,9 +165,15 @@ func parseExtension(n *node) (FieldExtension, error) {
 	if !n.isObject() {
 		return ext, fmt.Errorf("must be an object")
 	}
+	if err := knownKeys(n, "", "credentials", "verification", "recovery"); err != nil {
+		return ext, err
+	}
 	if c := n.get("credentials"); c != nil {
 		if !c.isObject() {
 			return ext, fmt.Errorf("credentials must be an object")
+		}
+		if err := knownKeys(c, "credentials.", "password", "webauthn", "totp"); err != nil {
+			return ext, err
 		}
 		var err error
 		if ext.PasswordIdentifier, err = flag(c, "password", "identifier"); err != nil {
@@ -198,6 +204,9 @@ func flag(creds *node, method, key string) (bool, error) {
 	if !m.isObject() {
 		return false, fmt.Errorf("credentials.%s must be an object", method)
 	}
+	if err := knownKeys(m, "credentials."+method+".", key); err != nil {
+		return false, err
+	}
 	v := m.get(key)
 	if v == nil {
 		return false, nil
@@ -216,6 +225,9 @@ func via(n *node, section string, allowed ...string) (string, error) {
 	if !sec.isObject() {
 		return "", fmt.Errorf("%s must be an object", section)
 	}
+	if err := knownKeys(sec, section+".", "via"); err != nil {
+		return "", err
+	}
 	v := sec.get("via")
 	if v == nil {
 		return "", nil
@@ -225,6 +237,29 @@ func via(n *node, section string, allowed ...string) (string, error) {
 		return "", fmt.Errorf("%s.via must be %s", section, quoteList(allowed, " or "))
 	}
 	return s, nil
+}
+
+// knownKeys rejects keywords the extension does not define: a misspelt
+// "identifer" would otherwise leave a schema without a login identifier,
+// noticed only at the first registration.
+func knownKeys(n *node, prefix string, allowed ...string) error {
+	for _, k := range n.keys {
+		if !slices.Contains(allowed, k) {
+			return fmt.Errorf("unknown keyword %q; %s", prefix+k, allowedText(prefix, allowed))
+		}
+	}
+	return nil
+}
+
+func allowedText(prefix string, allowed []string) string {
+	full := make([]string, len(allowed))
+	for i, a := range allowed {
+		full[i] = prefix + a
+	}
+	if len(full) == 1 {
+		return "the only keyword here is " + strconv.Quote(full[0])
+	}
+	return "the keywords here are " + quoteList(full, ", ")
 }
 
 func quoteList(vals []string, sep string) string {

@@ -196,6 +196,11 @@ func TestLoadBadSchemas(t *testing.T) {
 		{"bad verification via", b64(`{"properties": {"traits": {"properties": {"a": {"type": "string", "ory.sh/kratos": {"verification": {"via": "sms"}}}}}}}`), `verification.via must be "email" or "phone"`},
 		{"bad recovery via", b64(`{"properties": {"traits": {"properties": {"a": {"type": "string", "ory.sh/kratos": {"recovery": {"via": "phone"}}}}}}}`), `recovery.via must be "email"`},
 		{"bad extension in definitions", b64(`{"definitions": {"e": {"ory.sh/kratos": {"totp": 1, "credentials": {"totp": {"account_name": 1}}}}}, "properties": {"traits": {"properties": {"a": {"$ref": "#/definitions/e"}}}}}`), "#/definitions/e/ory.sh~1kratos"},
+		{"misspelt identifier keyword", b64(`{"properties": {"traits": {"properties": {"email": {"type": "string", "ory.sh/kratos": {"credentials": {"password": {"identifer": true}}}}}}}}`),
+			`invalid "ory.sh/kratos" extension at #/properties/traits/properties/email/ory.sh~1kratos: unknown keyword "credentials.password.identifer"; the only keyword here is "credentials.password.identifier"`},
+		{"unknown extension keyword", b64(`{"properties": {"traits": {"properties": {"a": {"type": "string", "ory.sh/kratos": {"verfication": {"via": "email"}}}}}}}`), `unknown keyword "verfication"; the keywords here are "credentials", "verification", "recovery"`},
+		{"unknown credential type", b64(`{"properties": {"traits": {"properties": {"a": {"type": "string", "ory.sh/kratos": {"credentials": {"pasword": {"identifier": true}}}}}}}}`), `unknown keyword "credentials.pasword"`},
+		{"truncated document", b64("{\n  \"properties\": {\n    \"traits\": "), `is not valid JSON (inline base64 document): line 3, column 15: the document ends before it is complete`},
 		{"unresolvable ref", b64(`{"properties": {"traits": {"properties": {"a": {"$ref": "#/definitions/nope"}}}}}`), `"#/definitions/nope" not found`},
 		{"bad base64", "base64://@@@", "not valid standard or URL-safe base64"},
 		{"missing file", "file:///nonexistent/identity.schema.json", "could not be loaded"},
@@ -385,4 +390,30 @@ func equalFields(a, b []FormField) bool {
 		}
 	}
 	return true
+}
+
+func TestTruncatedSchemaFileErrorNamesFileAndPosition(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "person.schema.json")
+	if err := os.WriteFile(path, []byte("{\n  \"$id\": \"person\",\n  \"properties\": {\n    \"traits\": {\"type\": \"obj"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(context.Background(), []Source{{ID: "default", URL: "file://" + path}}, "default", nil)
+	want := `identity schema "default": is not valid JSON (file ` + path + `): line 4, column 28: the document ends before it is complete`
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("got %v\nwant %s", err, want)
+	}
+}
+
+func TestWarningForSchemaWithoutLoginIdentifier(t *testing.T) {
+	r, err := Load(context.Background(), []Source{
+		{ID: "default", URL: b64(DefaultSchemaJSON)},
+		{ID: "contacts", URL: b64(`{"properties": {"traits": {"type": "object", "properties": {"email": {"type": "string", "ory.sh/kratos": {"verification": {"via": "email"}}}}}}}`)},
+	}, "default", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := r.Warnings()
+	if len(w) != 1 || !strings.Contains(w[0], `identity schema "contacts" marks no trait as a login identifier`) {
+		t.Errorf("warnings %q", w)
+	}
 }

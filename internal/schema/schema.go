@@ -17,6 +17,8 @@ import (
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/hoplite-id/hoplite/internal/jsonpos"
 )
 
 // DefaultID is the id of the default identity schema when none is configured.
@@ -147,6 +149,9 @@ func load(f *fetcher, src Source) (*Schema, error) {
 // compile builds a Schema from a document. loc is the base URL used to
 // resolve relative references.
 func compile(src Source, raw []byte, loc string, f *fetcher) (*Schema, error) {
+	if err := jsonpos.Check(raw); err != nil {
+		return nil, fmt.Errorf("is not valid JSON (%s): %v", describeLocation(src.URL), err)
+	}
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
 	if err != nil {
 		return nil, fmt.Errorf("is not valid JSON: %v", err)
@@ -246,6 +251,41 @@ func redactURL(u string) string {
 		return p.String()
 	}
 	return u
+}
+
+// describeLocation names where a schema came from for an error message: the
+// file path, the URL without credentials, or "inline base64".
+func describeLocation(u string) string {
+	switch lower := strings.ToLower(u); {
+	case strings.HasPrefix(lower, "base64://"):
+		return "inline base64 document"
+	case strings.HasPrefix(lower, "file://"):
+		if p, err := url.Parse(u); err == nil && p.Path != "" {
+			return "file " + p.Path
+		}
+	case !strings.Contains(u, "://"):
+		return "file " + u
+	}
+	return redactURL(u)
+}
+
+// Warnings lists problems of the loaded schemas that do not stop the server
+// but that an operator will want to fix: a schema that marks no trait as a
+// login identifier lets nobody sign in with a password or security key.
+func (r *Registry) Warnings() []string {
+	var out []string
+	for _, s := range r.schemas {
+		login := false
+		for _, f := range s.ExtensionFields() {
+			if f.PasswordIdentifier || f.WebAuthnIdentifier {
+				login = true
+			}
+		}
+		if !login {
+			out = append(out, fmt.Sprintf(`identity schema %q marks no trait as a login identifier (add "ory.sh/kratos": {"credentials": {"password": {"identifier": true}}} to one, such as the email); its identities cannot sign in with a password`, s.ID))
+		}
+	}
+	return out
 }
 
 // memoryLocation is the base URL of schemas that do not come from a file or

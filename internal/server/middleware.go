@@ -1,14 +1,12 @@
 package server
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"path"
 	"runtime/debug"
+	"slices"
 	"strings"
-	"time"
 
 	"github.com/hoplite-id/hoplite/internal/httpx"
 )
@@ -44,25 +42,6 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 }
 
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
-
-// logRequests logs each request at debug level (errors are logged where
-// they happen). It is left out entirely unless debug logging is on: the
-// request logger reaches handlers through the server's base context (see
-// app.Serve), not through a per-request copy. Query strings are never
-// logged: they carry flow ids, tokens and return URLs.
-func logRequests(l *slog.Logger) middleware {
-	return func(next http.Handler) http.Handler {
-		if !l.Enabled(context.Background(), slog.LevelDebug) {
-			return next
-		}
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			start := time.Now()
-			rec := &statusRecorder{ResponseWriter: w}
-			next.ServeHTTP(rec, r)
-			l.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration", time.Since(start))
-		})
-	}
-}
 
 // recoverPanics turns a panic into a logged 500 envelope; the client never
 // sees the panic value or stack.
@@ -178,10 +157,25 @@ func redirectToAdminPrefix(next http.Handler) http.Handler {
 	})
 }
 
-// requireAPIKey protects the admin port when API keys are configured.
+// adminHealthPaths are the admin port's health probes (the unprefixed ones
+// are redirected to the prefixed ones).
+var adminHealthPaths = []string{"/admin/health/alive", "/admin/health/ready", "/health/alive", "/health/ready"}
+
+// publicHealthPaths are the public port's health probes.
+var publicHealthPaths = []string{"/health/alive", "/health/ready"}
+
+// requireAPIKey protects the admin port when API keys are configured; the
+// health probes stay open.
 func requireAPIKey(valid func(string) bool) middleware {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			// Probes stay open: orchestrators call them without credentials,
+			// and they reveal nothing (readiness details are for operators
+			// who can reach the admin port anyway).
+			if slices.Contains(adminHealthPaths, r.URL.Path) {
+				next.ServeHTTP(w, r)
+				return
+			}
 			scheme, key, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 			if !strings.EqualFold(scheme, "Bearer") || key == "" || !valid(strings.TrimSpace(key)) {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="hoplite-admin"`)

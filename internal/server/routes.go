@@ -13,6 +13,7 @@ import (
 	"github.com/hoplite-id/hoplite/internal/flow"
 	"github.com/hoplite-id/hoplite/internal/identity"
 	"github.com/hoplite-id/hoplite/internal/schema"
+	"github.com/hoplite-id/hoplite/internal/selfui"
 	"github.com/hoplite-id/hoplite/internal/session"
 	"github.com/hoplite-id/hoplite/internal/webauthnjs"
 )
@@ -30,7 +31,10 @@ type Deps struct {
 	AdminMaxBody  int64
 	// PublicCORS is serve.public.cors; the admin port has no CORS.
 	PublicCORS config.CORS
-	// AdminAPIKeyValid, when set, protects every admin route.
+	// RequestLog configures the request log of both ports.
+	RequestLog RequestLog
+	// AdminAPIKeyValid, when set, protects every admin route but the
+	// health probes.
 	AdminAPIKeyValid func(key string) bool
 
 	DB         Database
@@ -38,6 +42,8 @@ type Deps struct {
 	Identities *identity.AdminHandler
 	Sessions   *session.Handler
 	Flows      *flow.Engine
+	// UI is the built-in self-service UI, nil when it is off.
+	UI *selfui.Handler
 }
 
 // Public returns the handler of the public port.
@@ -117,8 +123,28 @@ func Public(d Deps) http.Handler {
 	api("GET /admin/schemas", d.Schemas.List)
 	api("GET /admin/schemas/{id}", d.Schemas.Get)
 
+	// The built-in self-service UI (ui.enabled): pages under ui.base_path,
+	// and / leading to them.
+	if u := d.UI; u != nil {
+		b := u.BasePath()
+		mux.HandleFunc("GET /{$}", u.Root)
+		mux.HandleFunc("GET "+b+"/{$}", u.Home)
+		mux.HandleFunc("GET "+b+"/login", u.Flow(flow.Login))
+		mux.HandleFunc("GET "+b+"/registration", u.Flow(flow.Registration))
+		mux.HandleFunc("GET "+b+"/settings", u.Flow(flow.Settings))
+		mux.HandleFunc("GET "+b+"/recovery", u.Flow(flow.Recovery))
+		mux.HandleFunc("GET "+b+"/verification", u.Flow(flow.Verification))
+		mux.HandleFunc("GET "+b+"/error", u.Error)
+		mux.HandleFunc("POST "+b+"/sessions/revoke-others", u.RevokeOthers)
+		mux.HandleFunc("GET "+b+"/static/", u.Static)
+		if u.HasOutbox() {
+			mux.HandleFunc("GET "+b+"/mail", u.Mail) // development mode only
+		}
+	}
+
 	mux.Handle("/", unrouted(mux))
-	return chain(mux, recoverPanics, publicCORS(d.PublicCORS, d.Logger), logRequests(d.Logger), cleanPath, varyCookie, limitBodies(d.PublicMaxBody))
+	return chain(recordRoute(mux), logRequests(d.Logger, d.RequestLog.TrustedProxies, d.RequestLog.QuietPublicHealth, publicHealthPaths...),
+		recoverPanics, publicCORS(d.PublicCORS, d.Logger), cleanPath, varyCookie, limitBodies(d.PublicMaxBody))
 }
 
 // Admin returns the handler of the admin port. Every route lives under
@@ -165,13 +191,13 @@ func Admin(d Deps) http.Handler {
 	api("DELETE /admin/sessions", toPublic)
 	api("DELETE /admin/sessions/{id}", toPublic)
 
-	mws := []middleware{recoverPanics, logRequests(d.Logger)}
+	mws := []middleware{logRequests(d.Logger, d.RequestLog.TrustedProxies, d.RequestLog.QuietAdminHealth, adminHealthPaths...), recoverPanics}
 	if d.AdminAPIKeyValid != nil {
 		mws = append(mws, requireAPIKey(d.AdminAPIKeyValid))
 	}
 	mws = append(mws, redirectToAdminPrefix, limitBodies(d.AdminMaxBody))
 	mux.Handle("/", unrouted(mux))
-	return chain(mux, mws...)
+	return chain(recordRoute(mux), mws...)
 }
 
 // redirectTo answers with a 307 to the same path and query on base. With
