@@ -408,7 +408,9 @@ func (a *App) Close() error {
 		if a.stopCourier != nil {
 			a.stopCourier()
 		}
-		a.stopWatch()
+		if a.stopWatch != nil {
+			a.stopWatch()
+		}
 		err = a.Store.Close()
 	})
 	return err
