@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -20,17 +19,6 @@ import (
 	"github.com/hoplite-id/hoplite/internal/testutil"
 )
 
-// freePort returns a loopback port that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // productionConfig writes a configuration without dev mode: a schema file,
 // SMTP at smtpURI, verification on.
 func productionConfig(t *testing.T, smtpURI, extra string) (file, publicURL, adminURL string) {
@@ -40,7 +28,7 @@ func productionConfig(t *testing.T, smtpURI, extra string) (file, publicURL, adm
 	if err := os.WriteFile(schemaFile, []byte(schema.DefaultSchemaJSON), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	pub, adm := freePort(t), freePort(t)
+	pub, adm := testutil.FreePort(t), testutil.FreePort(t)
 	publicURL = fmt.Sprintf("http://127.0.0.1:%d/", pub)
 	adminURL = fmt.Sprintf("http://127.0.0.1:%d/", adm)
 	cfg := fmt.Sprintf(`dsn: %q
@@ -186,7 +174,7 @@ func TestServeLeavesMailToCourierWatchWhenTheWorkerIsOff(t *testing.T) {
 // database) and the environment.
 func TestServeDevWithoutConfigHasAddressFlowsAndLogsMailsOnce(t *testing.T) {
 	t.Chdir(t.TempDir())
-	pub, adm := freePort(t), freePort(t)
+	pub, adm := testutil.FreePort(t), testutil.FreePort(t)
 	t.Setenv("SERVE_PUBLIC_PORT", fmt.Sprint(pub))
 	t.Setenv("SERVE_ADMIN_PORT", fmt.Sprint(adm))
 	t.Setenv("SELFSERVICE_METHODS_PASSWORD_CONFIG_HAVEIBEENPWNED_ENABLED", "false")

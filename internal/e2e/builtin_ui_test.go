@@ -15,7 +15,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -31,6 +30,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/hoplite-id/hoplite/internal/testutil"
 )
 
 var (
@@ -64,16 +64,6 @@ func buildHoplite(t *testing.T) string {
 	return hopliteBin
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // devServer is `hoplite serve --dev` run in an empty folder.
 type devServer struct {
 	public string // with trailing slash
@@ -83,7 +73,7 @@ type devServer struct {
 func startDevServer(t *testing.T, env ...string) *devServer {
 	t.Helper()
 	bin := buildHoplite(t)
-	pub, adm := freePort(t), freePort(t)
+	pub, adm := testutil.FreePort(t), testutil.FreePort(t)
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, bin, "serve", "--dev")
@@ -241,7 +231,7 @@ func uiShot(t *testing.T, b *btBrowser, name string) {
 			Width: size.width, Height: size.height, DeviceScaleFactor: 1, Mobile: size.mobile})
 		var buf []byte
 		if err == nil {
-			buf, err = chromedp.Run(ctx, chromedp.FullScreenshot(90))
+			buf, err = chromedp.Run(ctx, chromedp.FullScreenshot(100))
 		}
 		cancel()
 		if err != nil {
@@ -510,4 +500,3 @@ func TestBuiltinUIHeadersAndExpiry(t *testing.T) {
 		t.Errorf("an expired form did not restart with its message: flow %s (old %s), messages %+v", p.query("flow"), old, p.Messages)
 	}
 }
-

@@ -123,8 +123,10 @@ courier:
 func TestLifecycleCourierDevLog(t *testing.T) {
 	testutil.ForEachBackend(t, func(t *testing.T, b testutil.Backend) {
 		s := testutil.StartServer(t, testutil.Options{DSN: b.NewDSN(t), Config: lcConfig})
-		if _, ok := s.App.MailSender.(courier.LogSender); !ok {
-			t.Fatalf("sender %T, want the log sender in dev mode without SMTP", s.App.MailSender)
+		// The log sender, behind the built-in UI's dev mail page (on in dev
+		// mode).
+		if _, ok := s.App.MailSender.(*courier.Outbox); !ok {
+			t.Fatalf("sender %T, want the dev outbox over the log sender in dev mode without SMTP", s.App.MailSender)
 		}
 		lcWatchCourier(t, s)
 		const email = "dev-log@example.org"

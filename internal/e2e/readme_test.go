@@ -13,7 +13,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -74,16 +73,6 @@ func fencedBlock(t *testing.T, file, heading, lang string) string {
 	return body[:end]
 }
 
-func loopbackPort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 func TestREADMEProductionSection(t *testing.T) {
 	t.Parallel()
 	root := moduleRoot(t)
@@ -103,7 +92,7 @@ func TestREADMEProductionSection(t *testing.T) {
 		dsn = testutil.NewPostgresDSN(t) // the guide's database
 	}
 	smtp := smtptest.Start(t, smtptest.Options{Users: map[string]string{"hoplite": "mail-password"}})
-	pub, adm := loopbackPort(t), loopbackPort(t)
+	pub, adm := testutil.FreePort(t), testutil.FreePort(t)
 	publicURL := fmt.Sprintf("http://127.0.0.1:%d/", pub)
 	adminURL := fmt.Sprintf("http://127.0.0.1:%d/", adm)
 	schemas, _ := json.Marshal([]map[string]string{{"id": "default", "url": "file://" + filepath.ToSlash(schemaFile)}})

@@ -57,6 +57,9 @@ type Config struct {
 	// else the public base URL).
 	BaseURL  *url.URL
 	Lifespan time.Duration
+	// Clock tells the time for token issue and expiry; nil means
+	// time.Now. Tests set it instead of sleeping.
+	Clock func() time.Time
 }
 
 // Method implements flow.RecoveryMethod, flow.RecoveryLinkMethod and
@@ -75,6 +78,14 @@ func New(st Store, identities *identity.Service, mailer Mailer, secrets []string
 		cfg.Lifespan = time.Hour
 	}
 	return &Method{store: st, identities: identities, mailer: mailer, hasher: secret.NewTokenHasher("link-token", secrets), cfg: cfg}
+}
+
+// now is the method's clock at storage precision.
+func (m *Method) now() time.Time {
+	if m.cfg.Clock != nil {
+		return m.cfg.Clock().UTC().Truncate(time.Microsecond)
+	}
+	return identity.Now()
 }
 
 // ID is "link".
@@ -119,7 +130,7 @@ func (m *Method) link(kind string, flowID uuid.UUID, token string) string {
 // newToken stores a fresh token and returns its plain value.
 func (m *Method) newToken(ctx context.Context, kind string, f *flow.Flow, identityID, addressID uuid.UUID, expires time.Time) (string, error) {
 	plain := secret.RandomToken(32)
-	now := identity.Now()
+	now := m.now()
 	t := &Token{
 		ID: uuid.New(), Kind: kind, Hash: m.hasher.Hash(plain), IssuedAt: now, ExpiresAt: expires,
 		IdentityID: uuid.NullUUID{UUID: identityID, Valid: identityID != uuid.Nil},
@@ -136,7 +147,7 @@ func (m *Method) useToken(ctx context.Context, kind, plain string) (*Token, erro
 		return nil, ErrTokenInvalid
 	}
 	for _, h := range m.hasher.Candidates(plain) {
-		t, err := m.store.UseToken(ctx, kind, h, identity.Now())
+		t, err := m.store.UseToken(ctx, kind, h, m.now())
 		if errors.Is(err, store.ErrNotFound) {
 			continue
 		}
@@ -148,8 +159,8 @@ func (m *Method) useToken(ctx context.Context, kind, plain string) (*Token, erro
 // expired reports a token used after its expiry: the flow answers as for an
 // expired flow (a new flow with the "expired" message), not as for an
 // unknown link.
-func expired(t *Token) error {
-	if time.Now().Before(t.ExpiresAt) {
+func (m *Method) expired(t *Token) error {
+	if m.now().Before(t.ExpiresAt) {
 		return nil
 	}
 	return &flow.ExpiredError{ExpiredAt: t.ExpiresAt}
@@ -214,7 +225,7 @@ func (m *Method) Recover(ctx context.Context, r *http.Request, f *flow.Flow, b *
 		if err != nil {
 			return nil, err
 		}
-		token, err := m.newToken(ctx, KindRecovery, f, i.ID, addr.ID, time.Now().Add(m.cfg.Lifespan))
+		token, err := m.newToken(ctx, KindRecovery, f, i.ID, addr.ID, m.now().Add(m.cfg.Lifespan))
 		if err != nil {
 			return nil, err
 		}
@@ -235,7 +246,7 @@ func (m *Method) recoverWithToken(ctx context.Context, f *flow.Flow, plain strin
 	if err != nil {
 		return nil, err
 	}
-	if err := expired(t); err != nil {
+	if err := m.expired(t); err != nil {
 		return nil, err
 	}
 	i, err := m.identities.Get(ctx, t.IdentityID.UUID, false)
@@ -267,7 +278,7 @@ func (m *Method) recoverWithToken(ctx context.Context, f *flow.Flow, plain strin
 }
 
 func (m *Method) markVerified(ctx context.Context, a *identity.VerifiableAddress) error {
-	now := identity.Now()
+	now := m.now()
 	a.Verified, a.Status, a.VerifiedAt, a.UpdatedAt = true, identity.AddressStatusCompleted, &now, now
 	return m.store.UpdateVerifiableAddress(ctx, a)
 }
@@ -320,7 +331,7 @@ func (m *Method) SendVerification(ctx context.Context, r *http.Request, f *flow.
 }
 
 func (m *Method) sendVerification(ctx context.Context, f *flow.Flow, i *identity.Identity, a *identity.VerifiableAddress) error {
-	token, err := m.newToken(ctx, KindVerification, f, i.ID, a.ID, time.Now().Add(m.cfg.Lifespan))
+	token, err := m.newToken(ctx, KindVerification, f, i.ID, a.ID, m.now().Add(m.cfg.Lifespan))
 	if err != nil {
 		return err
 	}
@@ -329,7 +340,7 @@ func (m *Method) sendVerification(ctx context.Context, f *flow.Flow, i *identity
 		return err
 	}
 	if a.Status == identity.AddressStatusPending {
-		a.Status, a.UpdatedAt = identity.AddressStatusSent, identity.Now()
+		a.Status, a.UpdatedAt = identity.AddressStatusSent, m.now()
 		return m.store.UpdateVerifiableAddress(ctx, a)
 	}
 	return nil
@@ -343,7 +354,7 @@ func (m *Method) verifyWithToken(ctx context.Context, f *flow.Flow, plain string
 	if err != nil {
 		return err
 	}
-	if err := expired(t); err != nil {
+	if err := m.expired(t); err != nil {
 		return err
 	}
 	i, err := m.identities.Get(ctx, t.IdentityID.UUID, false)
