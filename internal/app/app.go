@@ -19,6 +19,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/hoplite-id/hoplite/internal/audit"
 	"github.com/hoplite-id/hoplite/internal/config"
 	"github.com/hoplite-id/hoplite/internal/courier"
 	"github.com/hoplite-id/hoplite/internal/csrf"
@@ -38,6 +39,7 @@ import (
 	"github.com/hoplite-id/hoplite/internal/server"
 	"github.com/hoplite-id/hoplite/internal/session"
 	"github.com/hoplite-id/hoplite/internal/store/sqlstore"
+	"github.com/hoplite-id/hoplite/internal/throttle"
 )
 
 // App is a configured Hoplite instance.
@@ -47,8 +49,14 @@ type App struct {
 	Store  *sqlstore.Store
 
 	Identities *identity.Service
-	Hasher     hash.Hasher
+	Hasher     *hash.Limited
 	hooks      *hook.Runner
+
+	// Throttle counts failed sign-ins and mails per address (nil when
+	// security.brute_force.enabled is false); Audit records security
+	// events.
+	Throttle *throttle.Limiter
+	Audit    *audit.Recorder
 
 	// Courier queues mail; MailSender delivers it (nil without
 	// courier.smtp.connection_uri outside dev mode).
@@ -155,13 +163,17 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	if err != nil {
 		return nil, err
 	}
-	// At most one password hash per CPU at a time (see hash.Limited).
-	hasher := hash.Limit(baseHasher, 0)
+	// At most one password hash per CPU at a time, and a bounded queue
+	// (see hash.Limited).
+	hasher := hash.Limit(baseHasher, 0).WithMaxWaiting(cfg.Security.MaxWaitingHashes)
+	recorder := audit.NewRecorder(st, logger)
+	limiter := newThrottle(cfg, st)
 
 	publicURL, adminURL := cfg.PublicBaseURL(), cfg.AdminBaseURL()
 	// Every kind of credentials counts toward the available assurance level,
 	// whether its method is enabled or not (imported credentials count too).
 	identities := identity.NewService(st, schemas, publicURL, CredentialKinds()...)
+	identities.SetAuditor(recorder)
 
 	// The session cache is kept exact by the store: its own writes drop
 	// entries at once; other instances' writes arrive through the
@@ -200,6 +212,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		PublicURL:         publicURL.String(),
 		Cache:             sessionCache,
 	}, identities.Expose)
+	sessions.SetAuditor(recorder)
 	csrfManager := csrf.New(publicURL.String(), csrf.CookieSettings{
 		Domain: cfg.Cookies.Domain, Path: cfg.Cookies.Path, SameSite: cfg.CSRFCookieSameSite(), Secure: cfg.CookieSecure(),
 	})
@@ -229,7 +242,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 			IgnoreNetworkErrors:       pw.Config.IgnoreNetworkErrors,
 			MaxBytes:                  maxPasswordBytes(cfg),
 		}, outbound)
-		engineDeps.Methods = append(engineDeps.Methods, password.New(st, identities, hasher, policy))
+		engineDeps.Methods = append(engineDeps.Methods, password.New(st, identities, hasher, policy).Guard(limiter, recorder))
 	}
 	if ln := cfg.Selfservice.Methods.Link; ln.Enabled {
 		base := publicURL
@@ -239,7 +252,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 			}
 		}
 		// Link tokens are keyed with the cookie secrets, as Kratos keys them.
-		engineDeps.Methods = append(engineDeps.Methods, link.New(st, identities, mailer, cfg.CookieSecrets(), link.Config{BaseURL: base, Lifespan: ln.Config.Lifespan}))
+		engineDeps.Methods = append(engineDeps.Methods, link.New(st, identities, mailer, cfg.CookieSecrets(), link.Config{BaseURL: base, Lifespan: ln.Config.Lifespan}).Guard(limiter, recorder))
 	}
 	engine := flow.NewEngine(engineDeps)
 
@@ -277,6 +290,9 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		Sessions:      session.NewHandler(sessions),
 		Flows:         engine,
 		UI:            builtinUI,
+
+		Audit:       recorder,
+		AuditEvents: audit.NewHandler(st, adminURL),
 	}
 	if len(cfg.Serve.Admin.APIKeyHashes) > 0 {
 		deps.AdminAPIKeyValid = cfg.AdminAPIKeyValid
@@ -285,10 +301,56 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	return &App{
 		Config: cfg, Logger: logger, Store: st,
 		Identities: identities, Hasher: hasher, hooks: hooks,
+		Throttle: limiter, Audit: recorder,
 		Courier: mailer, MailSender: mailSender,
 		SessionCache: sessionCache, IdentityViews: identityViews, stopWatch: stopWatch,
 		public: server.Public(deps), admin: server.Admin(deps),
 	}, nil
+}
+
+// newThrottle builds the brute-force limiter from security.brute_force
+// (nil when it is disabled).
+func newThrottle(cfg *config.Config, st throttle.Store) *throttle.Limiter {
+	bf := cfg.Security.BruteForce
+	if !bf.Enabled {
+		return nil
+	}
+	policies := map[throttle.Kind]throttle.Policy{
+		throttle.KindAccount: {
+			Max: bf.MaxFailuresPerAccount, Window: bf.Window, Lockout: bf.Lockout,
+			Free: bf.FreeFailures, BaseDelay: bf.BaseDelay, MaxDelay: bf.MaxDelay,
+		},
+		throttle.KindIP: {Max: bf.MaxFailuresPerIP, Window: bf.Window, Lockout: bf.Lockout},
+	}
+	if bf.MailCooldown > 0 {
+		policies[throttle.KindMail] = throttle.Policy{Max: 1, Window: bf.MailCooldown, Lockout: bf.MailCooldown}
+	}
+	return throttle.New(st, policies)
+}
+
+// Prune deletes expired throttle counters and the security events older
+// than security.audit.retention. Serve runs it every pruneInterval.
+func (a *App) Prune(ctx context.Context) error {
+	_, terr := a.Throttle.Prune(ctx)
+	_, aerr := a.Audit.Prune(ctx, a.Config.Security.Audit.Retention)
+	return errors.Join(terr, aerr)
+}
+
+const pruneInterval = time.Hour
+
+func (a *App) pruneEvery(ctx context.Context, d time.Duration) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		if err := a.Prune(ctx); err != nil && ctx.Err() == nil {
+			a.Logger.Warn("pruning throttle counters and security events failed", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // maxPasswordBytes is the password length the hasher can take (bcrypt reads
@@ -345,6 +407,9 @@ func (a *App) Serve(ctx context.Context, publicLn, adminLn net.Listener) error {
 			BaseContext: func(net.Listener) context.Context { return httpx.WithLogger(context.Background(), a.Logger) },
 		}
 	}
+	pruneCtx, stopPruning := context.WithCancel(ctx)
+	defer stopPruning()
+	go a.pruneEvery(pruneCtx, pruneInterval)
 	servers := []*http.Server{newServer(a.public), newServer(a.admin)}
 	listeners := []net.Listener{publicLn, adminLn}
 	errs := make(chan error, len(servers))
@@ -367,6 +432,7 @@ func (a *App) Serve(ctx context.Context, publicLn, adminLn net.Listener) error {
 	case <-ctx.Done():
 	case serveErr = <-errs:
 	}
+	stopPruning()
 	a.Logger.Info("shutting down: waiting for in-flight requests")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()

@@ -32,6 +32,7 @@ type Config struct {
 	Log         Log         `json:"log"`
 	Tracing     Tracing     `json:"tracing"`
 	Clients     Clients     `json:"clients"`
+	Security    Security    `json:"security"` // Hoplite addition
 	UI          UI          `json:"ui"`
 
 	unsupported []string
@@ -554,6 +555,36 @@ type Clients struct {
 
 type HTTPClient struct {
 	DisallowPrivateIPRanges bool `json:"disallow_private_ip_ranges"`
+}
+
+// ---- security (a Hoplite addition) -------------------------------------------
+
+// Security holds the protections Kratos v0.9 lacks.
+type Security struct {
+	BruteForce BruteForce `json:"brute_force"`
+	// MaxWaitingHashes bounds the requests waiting for a password hash slot;
+	// beyond it requests get 503 with Retry-After.
+	MaxWaitingHashes int           `json:"max_waiting_hashes"`
+	Audit            SecurityAudit `json:"audit"`
+}
+
+// BruteForce are the failure counters of sign-in and the mail cooldown.
+type BruteForce struct {
+	Enabled               bool          `json:"enabled"`
+	MaxFailuresPerAccount int           `json:"max_failures_per_account"`
+	MaxFailuresPerIP      int           `json:"max_failures_per_ip"`
+	Window                time.Duration `json:"window"`
+	FreeFailures          int           `json:"free_failures"`
+	BaseDelay             time.Duration `json:"base_delay"`
+	MaxDelay              time.Duration `json:"max_delay"`
+	Lockout               time.Duration `json:"lockout"`
+	MailCooldown          time.Duration `json:"mail_cooldown"`
+}
+
+// SecurityAudit configures the security event log.
+type SecurityAudit struct {
+	// Retention is how long events are kept; 0 keeps them forever.
+	Retention time.Duration `json:"retention"`
 }
 
 // ---- ui (Hoplite addition) ---------------------------------------------------

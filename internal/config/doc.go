@@ -32,6 +32,12 @@
 //   - session.cache.max_age: duration, default 0 (off). When set, a session
 //     check may be answered from a cache for at most this long, so a revoked
 //     session may still pass whoami on another instance for up to max_age.
+//   - serve.public.trusted_proxies: addresses and CIDR networks of reverse
+//     proxies whose X-Forwarded-For names the client (Config.TrustedProxies).
+//   - security.brute_force.*: failure counters of password sign-in and the
+//     per-address mail cooldown (on by default; see docs/configuration.md).
+//   - security.max_waiting_hashes: the bound of the password hash queue.
+//   - security.audit.retention: how long security events are kept.
 //
 // # Dev mode
 //

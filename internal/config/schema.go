@@ -581,6 +581,23 @@ func buildSchema() *node {
 				key("disallow_private_ip_ranges", boolean().withDefault(false)),
 			).openKeys()),
 		).openKeys()),
+		key("security", object(
+			key("brute_force", object(
+				key("enabled", boolean().withDefault(true)),
+				key("max_failures_per_account", integer().atLeast(1).withDefault(100)),
+				key("max_failures_per_ip", integer().atLeast(1).withDefault(1000)),
+				key("window", duration("1h")),
+				key("free_failures", integer().atLeast(0).withDefault(5)),
+				key("base_delay", duration("1s")),
+				key("max_delay", duration("1m")),
+				key("lockout", duration("1h")),
+				key("mail_cooldown", duration("1m")),
+			)),
+			key("max_waiting_hashes", integer().atLeast(0).withDefault(64)),
+			key("audit", object(
+				key("retention", duration("2160h")),
+			)),
+		).addition()),
 		key("ui", object(
 			key("enabled", boolean()),
 			key("base_path", str().withDefault("/ui").matching(`^/[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*$`, "must be a path such as /ui, without a trailing slash")),

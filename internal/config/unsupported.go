@@ -48,6 +48,7 @@ var implemented = []string{
 	"log.leak_sensitive_values",
 	"version",
 	"clients.http",
+	"security",
 }
 
 func isImplemented(path string) bool {

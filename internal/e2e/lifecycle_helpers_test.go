@@ -80,13 +80,18 @@ type lcEnv struct {
 	box  *lcMailbox
 }
 
+// lcNoMailCooldown turns the per-address mail cooldown off: the lifecycle
+// suites ask for several links to one address within a minute (the
+// cooldown has its own test).
+const lcNoMailCooldown = "security:\n  brute_force:\n    mail_cooldown: 0s\n"
+
 // lcStart starts a server with lcConfig, extra config merged over it, and
 // a running courier delivering to a plain (no STARTTLS) SMTP test server.
 func lcStart(t *testing.T, b testutil.Backend, extra ...string) *lcEnv {
 	t.Helper()
 	mail := smtptest.Start(t, smtptest.Options{})
 	smtpCfg := "courier:\n  smtp:\n    connection_uri: " + mail.URI("smtp", "", "", "disable_starttls=true") + "\n"
-	docs := append([]string{lcConfig, smtpCfg}, extra...)
+	docs := append([]string{lcConfig, lcNoMailCooldown, smtpCfg}, extra...)
 	s := testutil.StartServer(t, testutil.Options{DSN: b.NewDSN(t), Config: lcMergeYAML(t, docs...)})
 	lcWatchCourier(t, s)
 	return &lcEnv{s: s, smtp: mail, box: &lcMailbox{srv: mail, taken: map[int]bool{}}}

@@ -106,6 +106,9 @@ func (e *Engine) fail(w http.ResponseWriter, r *http.Request, f *Flow, b *Body, 
 		}
 	}
 	e.setCSRF(w, r, f)
+	if fe := (*FormError)(nil); errors.As(err, &fe) && fe.RetryAfter > 0 {
+		w.Header().Set("Retry-After", httpx.RetryAfterValue(fe.RetryAfter))
+	}
 	if f.Kind == Settings && f.Identity == nil && f.IdentityID.Valid && !isHTML(r, f) {
 		// A settings flow always carries its identity (required by the
 		// API's selfServiceSettingsFlow model; SDKs reject null). Show the

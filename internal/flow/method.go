@@ -231,6 +231,9 @@ var ErrPrivilegeRequired = errors.New("the session is too old for this change")
 // the flow (or a redirect back to the form).
 type FormError struct {
 	Items []FormErrorItem
+	// RetryAfter, when set, is sent as the Retry-After header (a throttled
+	// attempt).
+	RetryAfter time.Duration
 }
 
 // FormErrorItem is one message, optionally attached to a field.

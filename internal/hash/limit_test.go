@@ -75,3 +75,34 @@ func TestLimitedCompareVerifies(t *testing.T) {
 		t.Fatalf("wrong password: %v, want ErrMismatch", err)
 	}
 }
+
+func TestLimitRefusesBeyondTheQueueBound(t *testing.T) {
+	l := Limit(&slowHasher{}, 1).WithMaxWaiting(1)
+	release, err := l.Acquire(context.Background()) // the only slot
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One caller may wait; it is parked until the slot is released.
+	waited := make(chan error, 1)
+	go func() {
+		_, err := l.Generate(context.Background(), []byte("pw"))
+		waited <- err
+	}()
+	for l.waiting.Load() != 1 {
+		time.Sleep(time.Millisecond)
+	}
+	if _, err := l.Generate(context.Background(), []byte("pw")); !errors.Is(err, ErrBusy) {
+		t.Fatalf("Generate with a full queue: %v, want ErrBusy", err)
+	}
+	var ra interface{ RetryAfter() time.Duration }
+	if !errors.As(ErrBusy, &ra) || ra.RetryAfter() <= 0 {
+		t.Fatal("ErrBusy carries no Retry-After")
+	}
+	release()
+	if err := <-waited; err != nil {
+		t.Fatalf("the waiting caller: %v", err)
+	}
+	if got := l.Started(); got != 1 {
+		t.Fatalf("Started = %d, want 1 (the refused call must not count)", got)
+	}
+}

@@ -1,63 +1,90 @@
 package httpx
 
 import (
+	"context"
 	"net"
 	"net/http"
 	"net/netip"
 	"strings"
 )
 
-// ClientIP returns the address of the client that sent r. It is the peer
-// address unless the peer is one of the trusted proxies
-// (serve.public.trusted_proxies); then X-Forwarded-For is read from the
-// right, skipping trusted proxies, and the first other address is the
-// client. Addresses a client wrote into the header itself are never
-// believed, because only entries appended by trusted proxies are read.
-func ClientIP(r *http.Request, trusted []netip.Prefix) string {
+// ClientIP is the address of the client that sent r. It is the connection's
+// peer, unless the peer is one of the trusted proxies: then X-Forwarded-For
+// is read from the right (the hop the trusted proxy appended) leftwards,
+// skipping trusted proxies, and the first untrusted hop is the client. A
+// client can prepend anything to the header, so hops left of the first
+// untrusted one are never believed. A malformed hop ends the walk at the
+// last trusted address. Without trusted proxies the header is ignored.
+func ClientIP(r *http.Request, trusted []netip.Prefix) netip.Addr {
 	peer := remoteAddr(r.RemoteAddr)
-	if !peer.IsValid() {
-		return r.RemoteAddr
+	if len(trusted) == 0 || !inPrefixes(peer, trusted) {
+		return peer
 	}
-	if !isTrusted(peer, trusted) {
-		return peer.String()
+	var hops []string
+	for _, v := range r.Header.Values("X-Forwarded-For") {
+		hops = append(hops, strings.Split(v, ",")...)
 	}
-	client := peer
-	values := r.Header.Values("X-Forwarded-For")
-	for k := len(values) - 1; k >= 0; k-- {
-		hops := strings.Split(values[k], ",")
-		for j := len(hops) - 1; j >= 0; j-- {
-			a, err := netip.ParseAddr(strings.TrimSpace(hops[j]))
-			if err != nil {
-				// A malformed hop ends what can be believed: the last good
-				// address is the client.
-				return client.String()
-			}
-			client = a.Unmap()
-			if !isTrusted(client, trusted) {
-				return client.String()
-			}
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, ok := parseHop(hops[i])
+		if !ok {
+			return peer
 		}
+		if !inPrefixes(a, trusted) {
+			return a
+		}
+		peer = a
 	}
-	return client.String()
+	return peer
 }
 
 func remoteAddr(s string) netip.Addr {
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr().Unmap()
+	}
 	host, _, err := net.SplitHostPort(s)
 	if err != nil {
 		host = s
 	}
-	a, err := netip.ParseAddr(host)
-	if err != nil {
-		return netip.Addr{}
-	}
+	a, _ := netip.ParseAddr(host)
 	return a.Unmap()
 }
 
-func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
-	for _, p := range trusted {
+// parseHop reads one X-Forwarded-For entry: an address, optionally with a
+// port ("192.0.2.1:1234", "[2001:db8::1]:1234").
+func parseHop(s string) (netip.Addr, bool) {
+	s = strings.TrimSpace(s)
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a.Unmap(), true
+	}
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr().Unmap(), true
+	}
+	return netip.Addr{}, false
+}
+
+func inPrefixes(a netip.Addr, ps []netip.Prefix) bool {
+	if !a.IsValid() {
+		return false
+	}
+	for _, p := range ps {
 		if p.Contains(a) {
 			return true
 		}
 	}
 	return false
+}
+
+type clientIPKey struct{}
+
+// WithClientIP stores the client's address in ctx (see ClientIP), so that
+// code deep below a handler (throttling, audit events) can read it.
+func WithClientIP(ctx context.Context, a netip.Addr) context.Context {
+	return context.WithValue(ctx, clientIPKey{}, a)
+}
+
+// ClientIPFrom returns the address stored by WithClientIP (the zero Addr
+// when none was).
+func ClientIPFrom(ctx context.Context) netip.Addr {
+	a, _ := ctx.Value(clientIPKey{}).(netip.Addr)
+	return a
 }

@@ -1,39 +1,40 @@
-package httpx_test
+package httpx
 
 import (
-	"net/http/httptest"
+	"net/http"
 	"net/netip"
 	"testing"
-
-	"github.com/hoplite-id/hoplite/internal/httpx"
 )
 
 func TestClientIP(t *testing.T) {
 	trusted := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("::1/128")}
-	for _, tc := range []struct {
-		name   string
-		remote string
-		xff    []string
-		want   string
+	cases := []struct {
+		name, remote string
+		xff          []string
+		trusted      []netip.Prefix
+		want         string
 	}{
-		{"no proxy", "203.0.113.7:5123", nil, "203.0.113.7"},
-		{"untrusted peer's header is ignored", "203.0.113.7:5123", []string{"198.51.100.1"}, "203.0.113.7"},
-		{"trusted proxy names the client", "10.1.2.3:443", []string{"198.51.100.1"}, "198.51.100.1"},
-		{"spoofed left entries are skipped", "10.1.2.3:443", []string{"1.1.1.1, 198.51.100.1"}, "198.51.100.1"},
-		{"chain of trusted proxies", "10.1.2.3:443", []string{"198.51.100.1, 10.9.9.9", "10.8.8.8"}, "198.51.100.1"},
-		{"only proxies", "10.1.2.3:443", []string{"10.9.9.9"}, "10.9.9.9"},
-		{"malformed hop", "10.1.2.3:443", []string{"198.51.100.1, junk"}, "10.1.2.3"},
-		{"IPv6 loopback proxy", "[::1]:80", []string{"2001:db8::5"}, "2001:db8::5"},
-		{"IPv4-mapped peer", "[::ffff:10.0.0.1]:80", []string{"192.0.2.9"}, "192.0.2.9"},
-		{"no header", "10.1.2.3:443", nil, "10.1.2.3"},
-	} {
-		r := httptest.NewRequest("GET", "/", nil)
-		r.RemoteAddr = tc.remote
-		for _, v := range tc.xff {
-			r.Header.Add("X-Forwarded-For", v)
-		}
-		if got := httpx.ClientIP(r, trusted); got != tc.want {
-			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
-		}
+		{"no proxies: the peer", "192.0.2.1:5000", []string{"203.0.113.9"}, nil, "192.0.2.1"},
+		{"untrusted peer: header ignored", "192.0.2.1:5000", []string{"203.0.113.9"}, trusted, "192.0.2.1"},
+		{"trusted peer: the hop it appended", "10.0.0.1:5000", []string{"198.51.100.1, 203.0.113.9"}, trusted, "203.0.113.9"},
+		{"chain of trusted proxies", "10.0.0.1:5000", []string{"203.0.113.9, 10.2.3.4", "10.9.9.9"}, trusted, "203.0.113.9"},
+		{"all hops trusted: the left-most", "10.0.0.1:5000", []string{"10.1.1.1"}, trusted, "10.1.1.1"},
+		{"malformed hop stops the walk", "10.0.0.1:5000", []string{"203.0.113.9, garbage, 10.2.3.4"}, trusted, "10.2.3.4"},
+		{"hop with a port", "10.0.0.1:5000", []string{"203.0.113.9:4711"}, trusted, "203.0.113.9"},
+		{"IPv6 proxy and client", "[::1]:5000", []string{"2001:db8::7"}, trusted, "2001:db8::7"},
+		{"IPv4-mapped peer", "[::ffff:10.0.0.1]:5000", []string{"203.0.113.9"}, trusted, "203.0.113.9"},
+		{"trusted peer without header", "10.0.0.1:5000", nil, trusted, "10.0.0.1"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r, _ := http.NewRequest(http.MethodGet, "http://x/", nil)
+			r.RemoteAddr = c.remote
+			for _, v := range c.xff {
+				r.Header.Add("X-Forwarded-For", v)
+			}
+			if got := ClientIP(r, c.trusted); got.String() != c.want {
+				t.Fatalf("ClientIP = %s, want %s", got, c.want)
+			}
+		})
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 )
 
 // Error is an API error carrying everything the Kratos envelope can hold:
@@ -24,6 +25,8 @@ type Error struct {
 	Details map[string]any
 	Message string
 	Extra   map[string]any
+	// RetryAfter, when set, is sent as the Retry-After header.
+	RetryAfter time.Duration
 
 	cause error
 }
@@ -167,6 +170,14 @@ func As(err error) *Error {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		return TooLarge(mbe.Limit)
+	}
+	// An overloaded dependency (the password hash queue) asks the client to
+	// come back later.
+	var later interface{ RetryAfter() time.Duration }
+	if errors.As(err, &later) {
+		e := New(http.StatusServiceUnavailable).WithReason("The server is busy; please try again shortly.").WithCause(err)
+		e.RetryAfter = later.RetryAfter()
+		return e
 	}
 	var ii invalidInput
 	if errors.As(err, &ii) {

@@ -10,7 +10,9 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -73,6 +75,9 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		he = New(http.StatusInternalServerError)
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if he.RetryAfter > 0 {
+		w.Header().Set("Retry-After", RetryAfterValue(he.RetryAfter))
+	}
 	w.WriteHeader(he.Code)
 	_, _ = w.Write(body)
 }
@@ -195,4 +200,10 @@ func RequireJSONContentType(r *http.Request) error {
 		return nil
 	}
 	return BadRequest(fmt.Sprintf("The Content-Type %q is not supported here; send the body as application/json.", mt))
+}
+
+// RetryAfterValue is d as a Retry-After value: whole seconds, rounded up,
+// at least 1.
+func RetryAfterValue(d time.Duration) string {
+	return strconv.FormatInt(max(int64((d+time.Second-1)/time.Second), 1), 10)
 }

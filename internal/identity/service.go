@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/hoplite-id/hoplite/internal/audit"
 	"github.com/hoplite-id/hoplite/internal/schema"
 	"github.com/hoplite-id/hoplite/internal/store"
 )
@@ -38,6 +39,21 @@ type Service struct {
 	schemas   Schemas
 	publicURL *url.URL
 	kinds     []CredentialsKind
+	audit     Auditor
+}
+
+// Auditor records security events (audit.Recorder).
+type Auditor interface {
+	Record(ctx context.Context, e audit.Event)
+}
+
+// SetAuditor makes the service record identity changes (nil: none).
+func (s *Service) SetAuditor(a Auditor) { s.audit = a }
+
+func (s *Service) record(ctx context.Context, t string, id uuid.UUID) {
+	if s.audit != nil {
+		s.audit.Record(ctx, audit.For(t, id, nil))
+	}
 }
 
 // NewService wires the service. publicURL is the public base URL, used for
@@ -262,6 +278,7 @@ func (s *Service) Create(ctx context.Context, i *Identity) error {
 	if err := s.store.CreateIdentity(ctx, i); err != nil {
 		return err
 	}
+	s.record(ctx, audit.IdentityCreated, i.ID)
 	s.Expose(i)
 	return nil
 }
@@ -278,6 +295,7 @@ func (s *Service) Update(ctx context.Context, i *Identity) error {
 	if err := s.store.UpdateIdentity(ctx, i); err != nil {
 		return err
 	}
+	s.record(ctx, audit.IdentityUpdated, i.ID)
 	s.Expose(i)
 	return nil
 }
@@ -305,7 +323,11 @@ func (s *Service) List(ctx context.Context, offset, limit int) ([]*Identity, int
 
 // Delete removes an identity and everything that belongs to it.
 func (s *Service) Delete(ctx context.Context, id uuid.UUID) error {
-	return s.store.DeleteIdentity(ctx, id)
+	if err := s.store.DeleteIdentity(ctx, id); err != nil {
+		return err
+	}
+	s.record(ctx, audit.IdentityDeleted, id)
+	return nil
 }
 
 // InvalidError is an identity the caller got wrong (an unknown schema, a

@@ -1,13 +1,22 @@
 package server
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"net/netip"
 	"path"
 	"runtime/debug"
 	"slices"
 	"strings"
+	"sync/atomic"
 
+	"github.com/google/uuid"
+
+	"github.com/hoplite-id/hoplite/internal/audit"
 	"github.com/hoplite-id/hoplite/internal/httpx"
 )
 
@@ -157,6 +166,28 @@ func redirectToAdminPrefix(next http.Handler) http.Handler {
 	})
 }
 
+// withClientIP puts the client's address (see httpx.ClientIP) into the
+// request's context, for throttling and security events. When requests
+// carry X-Forwarded-For but no proxy is trusted, every client behind that
+// proxy shares one address (and one failure counter), so the first such
+// request is reported once.
+func withClientIP(trusted []netip.Prefix, logger *slog.Logger) middleware {
+	var warned atomic.Bool
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if len(trusted) == 0 && logger != nil && r.Header.Get("X-Forwarded-For") != "" && !warned.Swap(true) {
+				logger.Warn("requests carry X-Forwarded-For, but serve.public.trusted_proxies is empty: the header is ignored, and all clients behind the proxy share its address and its failure counter; list the proxy's address there")
+			}
+			next.ServeHTTP(w, r.WithContext(httpx.WithClientIP(r.Context(), httpx.ClientIP(r, trusted))))
+		})
+	}
+}
+
+// Auditor records security events (audit.Recorder).
+type Auditor interface {
+	Record(ctx context.Context, e audit.Event)
+}
+
 // adminHealthPaths are the admin port's health probes (the unprefixed ones
 // are redirected to the prefixed ones).
 var adminHealthPaths = []string{"/admin/health/alive", "/admin/health/ready", "/health/alive", "/health/ready"}
@@ -165,8 +196,11 @@ var adminHealthPaths = []string{"/admin/health/alive", "/admin/health/ready", "/
 var publicHealthPaths = []string{"/health/alive", "/health/ready"}
 
 // requireAPIKey protects the admin port when API keys are configured; the
-// health probes stay open.
-func requireAPIKey(valid func(string) bool) middleware {
+// health probes stay open. Requests that change something (every method
+// but GET, HEAD and OPTIONS) are recorded as security events, naming the
+// key by a short fingerprint (the start of the SHA-256 that
+// serve.admin.api_keys holds).
+func requireAPIKey(valid func(string) bool, rec Auditor) middleware {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			// Probes stay open: orchestrators call them without credentials,
@@ -181,6 +215,12 @@ func requireAPIKey(valid func(string) bool) middleware {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="hoplite-admin"`)
 				httpx.WriteError(w, r, httpx.Unauthorized("A valid admin API key is required: send it as Authorization: Bearer <key>."))
 				return
+			}
+			if rec != nil && r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodOptions {
+				sum := sha256.Sum256([]byte(strings.TrimSpace(key)))
+				rec.Record(r.Context(), audit.For(audit.AdminAPIKeyUsed, uuid.Nil, map[string]any{
+					"key_fingerprint": hex.EncodeToString(sum[:6]), "method": r.Method, "path": r.URL.Path,
+				}))
 			}
 			next.ServeHTTP(w, r)
 		})

@@ -84,7 +84,7 @@ func logRequests(l *slog.Logger, trusted []netip.Prefix, quietHealth bool, healt
 				}
 				reqLogger.LogAttrs(ctx, slog.LevelInfo, "request", slog.String("method", r.Method), slog.String("route", pattern),
 					slog.Int("status", status), slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
-					slog.String("client", httpx.ClientIP(r, trusted)))
+					slog.String("client", clientAddr(r, trusted)))
 			}()
 			next.ServeHTTP(rec, r)
 		})
@@ -121,4 +121,13 @@ func newRequestID() string {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// clientAddr is the client's address for the log: the connection's peer
+// as the transport gave it when it is no IP address (a Unix socket).
+func clientAddr(r *http.Request, trusted []netip.Prefix) string {
+	if a := httpx.ClientIP(r, trusted); a.IsValid() {
+		return a.String()
+	}
+	return r.RemoteAddr
 }

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/hoplite-id/hoplite/internal/audit"
 	"github.com/hoplite-id/hoplite/internal/config"
 	"github.com/hoplite-id/hoplite/internal/flow"
 	"github.com/hoplite-id/hoplite/internal/identity"
@@ -36,6 +37,10 @@ type Deps struct {
 	// AdminAPIKeyValid, when set, protects every admin route but the
 	// health probes.
 	AdminAPIKeyValid func(key string) bool
+	// Audit records security events (admin API key use); AuditEvents
+	// lists them.
+	Audit       Auditor
+	AuditEvents *audit.Handler
 
 	DB         Database
 	Schemas    *schema.Handler
@@ -144,7 +149,7 @@ func Public(d Deps) http.Handler {
 
 	mux.Handle("/", unrouted(mux))
 	return chain(recordRoute(mux), logRequests(d.Logger, d.RequestLog.TrustedProxies, d.RequestLog.QuietPublicHealth, publicHealthPaths...),
-		recoverPanics, publicCORS(d.PublicCORS, d.Logger), cleanPath, varyCookie, limitBodies(d.PublicMaxBody))
+		withClientIP(d.RequestLog.TrustedProxies, d.Logger), recoverPanics, publicCORS(d.PublicCORS, d.Logger), cleanPath, varyCookie, limitBodies(d.PublicMaxBody))
 }
 
 // Admin returns the handler of the admin port. Every route lives under
@@ -166,6 +171,7 @@ func Admin(d Deps) http.Handler {
 	api("GET /admin/identities/{id}/sessions", d.Sessions.AdminList)
 	api("DELETE /admin/identities/{id}/sessions", d.Sessions.AdminDelete)
 	api("POST /admin/recovery/link", d.Flows.AdminRecoveryLink)
+	api("GET /admin/audit-events", d.AuditEvents.List) // a Hoplite addition
 
 	api("GET /admin/schemas", d.Schemas.List)
 	api("GET /admin/schemas/{id}", d.Schemas.Get)
@@ -191,9 +197,9 @@ func Admin(d Deps) http.Handler {
 	api("DELETE /admin/sessions", toPublic)
 	api("DELETE /admin/sessions/{id}", toPublic)
 
-	mws := []middleware{logRequests(d.Logger, d.RequestLog.TrustedProxies, d.RequestLog.QuietAdminHealth, adminHealthPaths...), recoverPanics}
+	mws := []middleware{logRequests(d.Logger, d.RequestLog.TrustedProxies, d.RequestLog.QuietAdminHealth, adminHealthPaths...), withClientIP(d.RequestLog.TrustedProxies, nil), recoverPanics}
 	if d.AdminAPIKeyValid != nil {
-		mws = append(mws, requireAPIKey(d.AdminAPIKeyValid))
+		mws = append(mws, requireAPIKey(d.AdminAPIKeyValid, d.Audit))
 	}
 	mws = append(mws, redirectToAdminPrefix, limitBodies(d.AdminMaxBody))
 	mux.Handle("/", unrouted(mux))

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/hoplite-id/hoplite/internal/audit"
 	"github.com/hoplite-id/hoplite/internal/httpx"
 	"github.com/hoplite-id/hoplite/internal/identity"
 	"github.com/hoplite-id/hoplite/internal/secret"
@@ -48,6 +49,21 @@ type Manager struct {
 	cache     *Cache
 	cfg       Config
 	expose    func(*identity.Identity) *identity.Identity
+	audit     Auditor
+}
+
+// Auditor records security events (audit.Recorder).
+type Auditor interface {
+	Record(ctx context.Context, e audit.Event)
+}
+
+// SetAuditor makes the manager record revoked sessions (nil: none).
+func (m *Manager) SetAuditor(a Auditor) { m.audit = a }
+
+func (m *Manager) revoked(ctx context.Context, identityID uuid.UUID, details map[string]any) {
+	if m.audit != nil {
+		m.audit.Record(ctx, audit.For(audit.SessionRevoked, identityID, details))
+	}
 }
 
 // NewManager wires the session manager. secrets are secrets.default; expose
@@ -249,6 +265,9 @@ func (m *Manager) RevokeToken(ctx context.Context, token string) (found bool, er
 	}
 	for _, h := range m.hasher.Candidates(token) {
 		ok, err := m.store.RevokeSessionByTokenHash(ctx, h)
+		if ok && err == nil {
+			m.revoked(ctx, uuid.Nil, map[string]any{"reason": "logout"})
+		}
 		if err != nil || ok {
 			return ok, err
 		}
@@ -263,17 +282,29 @@ func (m *Manager) Revoke(ctx context.Context, s *Session) error {
 
 // RevokeByID deactivates one session of an identity by id.
 func (m *Manager) RevokeByID(ctx context.Context, identityID, sessionID uuid.UUID) error {
-	return m.store.RevokeSession(ctx, identityID, sessionID)
+	if err := m.store.RevokeSession(ctx, identityID, sessionID); err != nil {
+		return err
+	}
+	m.revoked(ctx, identityID, map[string]any{"session_id": sessionID.String()})
+	return nil
 }
 
 // RevokeOthers deactivates every other session of the identity.
 func (m *Manager) RevokeOthers(ctx context.Context, identityID, keep uuid.UUID) (int, error) {
-	return m.store.RevokeSessionsExcept(ctx, identityID, keep)
+	n, err := m.store.RevokeSessionsExcept(ctx, identityID, keep)
+	if err == nil && n > 0 {
+		m.revoked(ctx, identityID, map[string]any{"reason": "others", "count": n})
+	}
+	return n, err
 }
 
 // DeleteAll removes every session of the identity (admin).
 func (m *Manager) DeleteAll(ctx context.Context, identityID uuid.UUID) (int, error) {
-	return m.store.DeleteSessionsOfIdentity(ctx, identityID)
+	n, err := m.store.DeleteSessionsOfIdentity(ctx, identityID)
+	if err == nil && n > 0 {
+		m.revoked(ctx, identityID, map[string]any{"reason": "admin", "count": n})
+	}
+	return n, err
 }
 
 // RequiredAAL resolves a required_aal setting for an identity:

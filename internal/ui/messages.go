@@ -163,6 +163,16 @@ func ErrLookupCodeInvalid() Text {
 	return errText(4000016, "This backup recovery code is not valid.", empty())
 }
 
+// ErrTooManyAttempts refuses an attempt while its account or client
+// address is throttled (a Hoplite message: Kratos has no brute-force
+// protection, so its ids end below 4000100; this range is Hoplite's own).
+// The context carries the wait in seconds, also sent as Retry-After.
+func ErrTooManyAttempts(retryAfter time.Duration) Text {
+	secs := int64((retryAfter + time.Second - 1) / time.Second)
+	return errText(4000100, fmt.Sprintf("Too many failed attempts. Please try again in %d seconds.", secs),
+		map[string]any{"retry_after_seconds": secs})
+}
+
 // ErrNoStrategy says no method handled the submission of a flow kind.
 func ErrNoStrategy(kind string) Text {
 	switch kind {

@@ -14,11 +14,14 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/hoplite-id/hoplite/internal/audit"
 	"github.com/hoplite-id/hoplite/internal/courier"
 	"github.com/hoplite-id/hoplite/internal/flow"
+	"github.com/hoplite-id/hoplite/internal/httpx"
 	"github.com/hoplite-id/hoplite/internal/identity"
 	"github.com/hoplite-id/hoplite/internal/secret"
 	"github.com/hoplite-id/hoplite/internal/store"
+	"github.com/hoplite-id/hoplite/internal/throttle"
 	"github.com/hoplite-id/hoplite/internal/ui"
 )
 
@@ -62,6 +65,16 @@ type Config struct {
 	Clock func() time.Time
 }
 
+// MailLimit allows one mail per address per cooldown (throttle.Limiter).
+type MailLimit interface {
+	Take(ctx context.Context, key throttle.Key) (time.Duration, error)
+}
+
+// Auditor records security events (audit.Recorder).
+type Auditor interface {
+	Record(ctx context.Context, e audit.Event)
+}
+
 // Method implements flow.RecoveryMethod, flow.RecoveryLinkMethod and
 // flow.VerificationMethod.
 type Method struct {
@@ -70,6 +83,32 @@ type Method struct {
 	mailer     Mailer
 	hasher     *secret.TokenHasher
 	cfg        Config
+	mailLimit  MailLimit
+	audit      Auditor
+}
+
+// Guard adds the per-address mail cooldown and security events (either
+// may be nil).
+func (m *Method) Guard(l MailLimit, a Auditor) *Method {
+	m.mailLimit, m.audit = l, a
+	return m
+}
+
+// cooledDown reports that a mail to address was sent too recently to send
+// another. The flow answers as if it sent one: the client must not learn
+// more than from a normal answer.
+func (m *Method) cooledDown(ctx context.Context, kind, address string) (bool, error) {
+	if m.mailLimit == nil {
+		return false, nil
+	}
+	wait, err := m.mailLimit.Take(ctx, throttle.Mail(kind, address))
+	if err != nil {
+		return false, err
+	}
+	if wait > 0 {
+		httpx.Logger(ctx).Info("mail not sent: the address is cooling down after a recent mail", "retry_after", wait.String())
+	}
+	return wait > 0, nil
 }
 
 // New wires the method. secrets key the stored token hashes.
@@ -212,6 +251,13 @@ func (m *Method) Recover(ctx context.Context, r *http.Request, f *flow.Flow, b *
 	if err != nil {
 		return nil, err
 	}
+	if cool, err := m.cooledDown(ctx, KindRecovery, email); err != nil || cool {
+		if err != nil {
+			return nil, err
+		}
+		sentEmail(f, email, ui.InfoRecoveryEmailSent())
+		return nil, nil
+	}
 	addr, err := m.store.FindRecoveryAddress(ctx, "email", email)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -274,6 +320,9 @@ func (m *Method) recoverWithToken(ctx context.Context, f *flow.Flow, plain strin
 			}
 		}
 	}
+	if m.audit != nil {
+		m.audit.Record(ctx, audit.For(audit.RecoveryUsed, i.ID, map[string]any{"method": "link", "admin_link": !t.AddressID.Valid}))
+	}
 	return i, nil
 }
 
@@ -302,6 +351,13 @@ func (m *Method) Verify(ctx context.Context, r *http.Request, f *flow.Flow, b *f
 	email, err := submittedEmail(b)
 	if err != nil {
 		return err
+	}
+	if cool, err := m.cooledDown(ctx, KindVerification, email); err != nil || cool {
+		if err != nil {
+			return err
+		}
+		sentEmail(f, email, ui.InfoVerificationEmailSent())
+		return nil
 	}
 	addr, err := m.store.FindVerifiableAddress(ctx, "email", email)
 	switch {

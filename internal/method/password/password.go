@@ -10,9 +10,11 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/hoplite-id/hoplite/internal/audit"
 	"github.com/hoplite-id/hoplite/internal/flow"
 	"github.com/hoplite-id/hoplite/internal/hash"
 	"github.com/hoplite-id/hoplite/internal/httpx"
@@ -21,6 +23,7 @@ import (
 	"github.com/hoplite-id/hoplite/internal/secret"
 	"github.com/hoplite-id/hoplite/internal/session"
 	"github.com/hoplite-id/hoplite/internal/store"
+	"github.com/hoplite-id/hoplite/internal/throttle"
 	"github.com/hoplite-id/hoplite/internal/ui"
 )
 
@@ -44,6 +47,19 @@ type Hasher interface {
 	Compare(ctx context.Context, password, encoded []byte) error
 }
 
+// Throttle counts failed sign-ins per account and client address
+// (throttle.Limiter).
+type Throttle interface {
+	Check(ctx context.Context, keys ...throttle.Key) (time.Duration, error)
+	Failure(ctx context.Context, keys ...throttle.Key) (locked bool, err error)
+	Success(ctx context.Context, keys ...throttle.Key) error
+}
+
+// Auditor records security events (audit.Recorder).
+type Auditor interface {
+	Record(ctx context.Context, e audit.Event)
+}
+
 // Method implements flow.LoginMethod, flow.RegistrationMethod and
 // flow.SettingsMethod.
 type Method struct {
@@ -51,6 +67,8 @@ type Method struct {
 	identities *identity.Service
 	hasher     Hasher
 	policy     Policy
+	throttle   Throttle
+	audit      Auditor
 
 	// dummyHash is compared against when an identifier is unknown, so that
 	// unknown identifiers cost the same time as wrong passwords. It is made
@@ -65,15 +83,39 @@ func New(st Store, identities *identity.Service, hasher Hasher, policy Policy) *
 	return &Method{store: st, identities: identities, hasher: hasher, policy: policy}
 }
 
+// Guard adds brute-force throttling and security events (either may be
+// nil).
+func (m *Method) Guard(t Throttle, a Auditor) *Method {
+	m.throttle, m.audit = t, a
+	return m
+}
+
+func (m *Method) record(ctx context.Context, t string, identityID uuid.UUID, details map[string]any) {
+	if m.audit != nil {
+		m.audit.Record(ctx, audit.For(t, identityID, details))
+	}
+}
+
 // compareDummy spends the time of one password check on a hash made with
-// the configured hasher.
-func (m *Method) compareDummy(ctx context.Context, password string) {
+// the configured hasher. Only an error that must reach the client (a full
+// hash queue, a cancelled request) is returned: a known identifier would
+// get it from its real comparison too.
+func (m *Method) compareDummy(ctx context.Context, password string) error {
 	m.dummyOnce.Do(func() {
 		// Generating only fails for inputs far from this one (passwords over
 		// bcrypt's 72 bytes), so the error is not expected.
 		m.dummyHash, _ = m.hasher.Generate(context.Background(), []byte(secret.RandomToken(24)))
 	})
-	_ = m.hasher.Compare(ctx, []byte(password), m.dummyHash)
+	return hashFailure(m.hasher.Compare(ctx, []byte(password), m.dummyHash))
+}
+
+// hashFailure keeps the errors of a password comparison that are not a
+// wrong password.
+func hashFailure(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, hash.ErrBusy) {
+		return err
+	}
+	return nil
 }
 
 const id = string(identity.CredentialsPassword)
@@ -121,7 +163,10 @@ func hasPassword(c identity.Credentials) bool {
 
 func invalidCredentials() error { return flow.NewFormError("", ui.ErrInvalidCredentials()) }
 
-// Login checks identifier and password.
+// Login checks identifier and password. A throttled account or client
+// address is refused before anything is looked up or hashed; every wrong
+// attempt counts, for unknown identifiers as for known ones, so that a
+// lockout does not tell which accounts exist.
 func (m *Method) Login(ctx context.Context, r *http.Request, f *flow.Flow, b *flow.Body, sess *session.Session) (*flow.Result, error) {
 	if err := checkLoginFields(b); err != nil {
 		return nil, err
@@ -133,25 +178,66 @@ func (m *Method) Login(ctx context.Context, r *http.Request, f *flow.Flow, b *fl
 	password := b.String("password")
 	identifier = strings.ToLower(strings.TrimSpace(identifier))
 
+	account := throttle.Account(id, identifier)
+	keys := []throttle.Key{account}
+	if ip := httpx.ClientIPFrom(ctx); ip.IsValid() {
+		keys = append(keys, throttle.IP(ip))
+	}
+	if m.throttle != nil {
+		wait, err := m.throttle.Check(ctx, keys...)
+		if err != nil {
+			return nil, err
+		}
+		if wait > 0 {
+			return nil, &flow.FormError{Items: []flow.FormErrorItem{{Text: ui.ErrTooManyAttempts(wait)}}, RetryAfter: wait}
+		}
+	}
+	failed := func(identityID uuid.UUID) (*flow.Result, error) {
+		details := map[string]any{"method": id, "identifier": identifier}
+		m.record(ctx, audit.LoginFailed, identityID, details)
+		if m.throttle != nil {
+			locked, err := m.throttle.Failure(ctx, keys...)
+			if err != nil {
+				return nil, err
+			}
+			if locked {
+				m.record(ctx, audit.LoginLocked, identityID, details)
+			}
+		}
+		return nil, invalidCredentials()
+	}
+
 	i, c, err := m.store.FindByCredentialsIdentifier(ctx, identity.CredentialsPassword, identifier)
 	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalidText) {
-		m.compareDummy(ctx, password)
-		return nil, invalidCredentials()
+		if err := m.compareDummy(ctx, password); err != nil {
+			return nil, err
+		}
+		return failed(uuid.Nil)
 	}
 	if err != nil {
 		return nil, err
 	}
 	var cfg identity.PasswordConfig
 	if err := json.Unmarshal(c.Config, &cfg); err != nil || cfg.HashedPassword == "" {
-		m.compareDummy(ctx, password)
-		return nil, invalidCredentials()
-	}
-	if err := m.hasher.Compare(ctx, []byte(password), []byte(cfg.HashedPassword)); err != nil {
-		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		if err := m.compareDummy(ctx, password); err != nil {
 			return nil, err
 		}
-		return nil, invalidCredentials()
+		return failed(i.ID)
 	}
+	if err := m.hasher.Compare(ctx, []byte(password), []byte(cfg.HashedPassword)); err != nil {
+		if err := hashFailure(err); err != nil {
+			return nil, err
+		}
+		return failed(i.ID)
+	}
+	if m.throttle != nil {
+		// Only the account's count is forgotten: a client that owns one
+		// valid account must not wipe its address's count by using it.
+		if err := m.throttle.Success(ctx, account); err != nil {
+			return nil, err
+		}
+	}
+	m.record(ctx, audit.LoginSucceeded, i.ID, map[string]any{"method": id})
 	if !m.hasher.Understands([]byte(cfg.HashedPassword)) {
 		m.rehash(ctx, i.ID, password)
 	}
@@ -301,6 +387,7 @@ func (m *Method) Settings(ctx context.Context, r *http.Request, f *flow.Flow, b 
 		i.Credentials = map[identity.CredentialsType]identity.Credentials{}
 	}
 	i.Credentials[identity.CredentialsPassword] = c
+	m.record(ctx, audit.PasswordChanged, i.ID, map[string]any{"method": id})
 	return nil, nil
 }
 
