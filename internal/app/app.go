@@ -5,6 +5,7 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/hoplite-id/hoplite/internal/audit"
 	"github.com/hoplite-id/hoplite/internal/config"
@@ -33,6 +35,7 @@ import (
 	"github.com/hoplite-id/hoplite/internal/method/link"
 	"github.com/hoplite-id/hoplite/internal/method/password"
 	"github.com/hoplite-id/hoplite/internal/method/profile"
+	"github.com/hoplite-id/hoplite/internal/metrics"
 	"github.com/hoplite-id/hoplite/internal/passwordpolicy"
 	"github.com/hoplite-id/hoplite/internal/schema"
 	"github.com/hoplite-id/hoplite/internal/selfui"
@@ -40,6 +43,7 @@ import (
 	"github.com/hoplite-id/hoplite/internal/session"
 	"github.com/hoplite-id/hoplite/internal/store/sqlstore"
 	"github.com/hoplite-id/hoplite/internal/throttle"
+	"github.com/hoplite-id/hoplite/internal/tracing"
 )
 
 // App is a configured Hoplite instance.
@@ -71,9 +75,14 @@ type App struct {
 	// with the session cache).
 	IdentityViews *exactcache.Cache[uuid.UUID, []byte]
 	stopWatch     func()
+	// Metrics are this instance's collectors (served on the admin port).
+	Metrics *metrics.Metrics
+	tracing *tracing.Tracing
 
 	public http.Handler
 	admin  http.Handler
+	// publicTLS and adminTLS are set when serve.*.tls is configured.
+	publicTLS, adminTLS *tls.Config
 
 	closeOnce sync.Once
 }
@@ -82,6 +91,9 @@ type App struct {
 type Options struct {
 	// Migrate applies pending migrations at start (serve --dev, dsn memory).
 	Migrate bool
+	// Tracing replaces the tracing configured under tracing.* (tests
+	// record spans in memory).
+	Tracing *tracing.Tracing
 }
 
 // NewLogger builds the logger described by log.level and log.format.
@@ -119,7 +131,19 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		return nil, err
 	}
 
-	st, err := sqlstore.Open(ctx, cfg.DSN)
+	tr := opts.Tracing
+	if tr == nil {
+		if tr, err = tracing.FromConfig(ctx, cfg.Tracing); err != nil {
+			return nil, fmt.Errorf("tracing: %w", err)
+		}
+	}
+	var tracer trace.Tracer
+	var wrapDB []sqlstore.ConnectorWrapper
+	if tr.Enabled() {
+		tracer = tr.Tracer()
+		wrapDB = append(wrapDB, traceSQL(tr))
+	}
+	st, err := sqlstore.Open(ctx, cfg.DSN, wrapDB...)
 	if err != nil {
 		return nil, err
 	}
@@ -128,6 +152,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 			_ = st.Close()
 		}
 	}()
+	mx := metrics.New()
+	watchStore(mx, st)
 	if opts.Migrate || st.InMemory {
 		applied, err := st.Migrate(ctx)
 		if err != nil {
@@ -165,7 +191,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	}
 	// At most one password hash per CPU at a time, and a bounded queue
 	// (see hash.Limited).
-	hasher := hash.Limit(baseHasher, 0).WithMaxWaiting(cfg.Security.MaxWaitingHashes)
+	hasher := &observedHasher{Limited: hash.Limit(baseHasher, 0).WithMaxWaiting(cfg.Security.MaxWaitingHashes), metrics: mx, tracer: tracer}
 	recorder := audit.NewRecorder(st, logger)
 	limiter := newThrottle(cfg, st)
 
@@ -186,7 +212,9 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	if c := cfg.Session.Cache; c.Enabled {
 		limits := exactcache.Limits{MaxEntries: c.MaxEntries, MaxBytes: int64(min(c.MaxBytes, 1<<62)), MaxAge: c.MaxAge}
 		sessionCache = session.NewCache(limits)
+		sessionCache.Observe("session", mx)
 		identityViews = exactcache.New[uuid.UUID, []byte](limits)
+		identityViews.Observe("identity", mx)
 		sinks := exactcache.Sinks{sessionCache, identityViews}
 		st.SetInvalidationSink(sinks)
 		watchCtx, cancel := context.WithCancel(context.Background())
@@ -289,6 +317,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		Identities:    identity.NewAdminHandler(identities, hasher, adminURL).WithCache(identityViews),
 		Sessions:      session.NewHandler(sessions),
 		Flows:         engine,
+		Metrics:       mx,
+		Tracer:        tracer,
 		UI:            builtinUI,
 
 		Audit:       recorder,
@@ -298,12 +328,19 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		deps.AdminAPIKeyValid = cfg.AdminAPIKeyValid
 	}
 
+	publicTLS, adminTLS, err := listenerTLS(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+
 	return &App{
+		publicTLS: publicTLS, adminTLS: adminTLS,
 		Config: cfg, Logger: logger, Store: st,
-		Identities: identities, Hasher: hasher, hooks: hooks,
+		Identities: identities, Hasher: hasher.Limited, hooks: hooks,
 		Throttle: limiter, Audit: recorder,
 		Courier: mailer, MailSender: mailSender,
 		SessionCache: sessionCache, IdentityViews: identityViews, stopWatch: stopWatch,
+		Metrics: mx, tracing: tr,
 		public: server.Public(deps), admin: server.Admin(deps),
 	}, nil
 }
@@ -411,6 +448,12 @@ func (a *App) Serve(ctx context.Context, publicLn, adminLn net.Listener) error {
 	defer stopPruning()
 	go a.pruneEvery(pruneCtx, pruneInterval)
 	servers := []*http.Server{newServer(a.public), newServer(a.admin)}
+	if a.publicTLS != nil {
+		publicLn = tls.NewListener(publicLn, a.publicTLS)
+	}
+	if a.adminTLS != nil {
+		adminLn = tls.NewListener(adminLn, a.adminTLS)
+	}
 	listeners := []net.Listener{publicLn, adminLn}
 	errs := make(chan error, len(servers))
 	for k, srv := range servers {
@@ -462,7 +505,7 @@ func (a *App) WatchCourier(ctx context.Context) error {
 	if a.MailSender == nil {
 		return courier.ErrNoSender
 	}
-	a.stopCourier = a.Courier.Start(ctx, a.MailSender)
+	a.stopCourier = a.Courier.Start(ctx, countingSender{Sender: a.MailSender, metrics: a.Metrics})
 	return nil
 }
 
@@ -478,6 +521,11 @@ func (a *App) Close() error {
 			a.stopWatch()
 		}
 		err = a.Store.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if terr := a.tracing.Shutdown(ctx); terr != nil {
+			a.Logger.Warn("could not flush the last spans", "error", terr)
+		}
 	})
 	return err
 }

@@ -5,7 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
+	"strconv"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -42,21 +46,18 @@ must be migrated ("hoplite migrate sql -e --yes").`,
 			if metricsPort == 0 {
 				metricsPort = cfg.ExposeMetricsPort
 			}
-			if metricsPort != 0 {
-				logger.Warn("--expose-metrics-port is accepted but metrics are not supported by this version of Hoplite yet; no metrics endpoint is served", "port", metricsPort)
-			}
-			return watchCourier(cmd.Context(), cfg, logger)
+			return watchCourier(cmd.Context(), cfg, logger, metricsPort)
 		},
 	}
 	watch.Flags().StringSliceVarP(&files, "config", "c", nil, "configuration file (YAML or JSON); repeat to merge several, later files win")
-	watch.Flags().IntVar(&metricsPort, "expose-metrics-port", 0, "port of a Prometheus metrics endpoint (accepted for Kratos compatibility; not supported yet)")
+	watch.Flags().IntVar(&metricsPort, "expose-metrics-port", 0, "serve Prometheus metrics at /metrics/prometheus on this port (on serve.admin.host)")
 	courierCmd.AddCommand(watch)
 	return courierCmd
 }
 
 // watchCourier runs the courier worker over the configured database until
-// ctx ends.
-func watchCourier(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
+// ctx ends, serving its metrics on metricsPort unless it is 0.
+func watchCourier(ctx context.Context, cfg *config.Config, logger *slog.Logger, metricsPort int) error {
 	st, err := sqlstore.Open(ctx, cfg.DSN)
 	if err != nil {
 		return err
@@ -79,5 +80,32 @@ func watchCourier(ctx context.Context, cfg *config.Config, logger *slog.Logger) 
 	if sender == nil {
 		return courier.ErrNoSender
 	}
+	if metricsPort != 0 {
+		m := app.CourierMetrics(st)
+		sender = app.CountFailures(sender, m)
+		stop, err := serveMetrics(net.JoinHostPort(cfg.Serve.Admin.Host, strconv.Itoa(metricsPort)), m.Handler(), logger)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	return c.Run(ctx, sender)
+}
+
+// serveMetrics serves h at /metrics/prometheus on addr until stop is called.
+func serveMetrics(addr string, h http.Handler, logger *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics listener: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics/prometheus", h)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	logger.Info("serving metrics", "address", ln.Addr().String(), "path", "/metrics/prometheus")
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}, nil
 }

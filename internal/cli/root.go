@@ -5,9 +5,7 @@ package cli
 
 import (
 	"fmt"
-	"net"
 	"os"
-	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -81,16 +79,10 @@ to a separate "hoplite courier watch".`,
 					return err
 				}
 			}
-			publicLn, err := net.Listen("tcp", net.JoinHostPort(cfg.Serve.Public.Host, strconv.Itoa(cfg.Serve.Public.Port)))
+			publicLn, adminLn, err := app.Listen(cfg)
 			if err != nil {
 				_ = a.Close()
-				return fmt.Errorf("public listener: %w", err)
-			}
-			adminLn, err := net.Listen("tcp", net.JoinHostPort(cfg.Serve.Admin.Host, strconv.Itoa(cfg.Serve.Admin.Port)))
-			if err != nil {
-				_ = publicLn.Close()
-				_ = a.Close()
-				return fmt.Errorf("admin listener: %w", err)
+				return err
 			}
 			return a.Serve(cmd.Context(), publicLn, adminLn)
 		},

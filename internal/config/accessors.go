@@ -36,6 +36,9 @@ func (c *Config) baseURL(configured, host string, port int) *url.URL {
 		scheme = "http"
 	}
 	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if strings.HasPrefix(host, "unix:") {
+		host = "" // a socket path is no URL host: guess as for a wildcard
+	}
 	switch host {
 	case "", "0.0.0.0", "::":
 		if c.Dev {

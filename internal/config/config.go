@@ -107,6 +107,11 @@ type TLSSource struct {
 	Base64 string `json:"base64"`
 }
 
+// Enabled tells whether a certificate or key is configured at all.
+func (t TLS) Enabled() bool {
+	return t.Cert.Path != "" || t.Cert.Base64 != "" || t.Key.Path != "" || t.Key.Base64 != ""
+}
+
 type RequestLog struct {
 	DisableForHealth bool `json:"disable_for_health"`
 }
@@ -530,6 +535,21 @@ type Tracing struct {
 type TracingProviders struct {
 	Jaeger Jaeger `json:"jaeger"`
 	Zipkin Zipkin `json:"zipkin"`
+	OTLP   OTLP   `json:"otlp"` // Hoplite addition, used by provider "otel"
+}
+
+// OTLP is tracing.providers.otlp: where provider "otel" sends spans
+// (OTLP over HTTP).
+type OTLP struct {
+	// ServerURL is host:port or a URL of the collector; empty uses the
+	// OTEL_EXPORTER_OTLP_* environment variables, else localhost:4318.
+	ServerURL string       `json:"server_url"`
+	Insecure  bool         `json:"insecure"` // plain HTTP instead of HTTPS
+	Sampling  OTLPSampling `json:"sampling"`
+}
+
+type OTLPSampling struct {
+	SamplingRatio float64 `json:"sampling_ratio"` // 0..1 of root spans kept; default 1
 }
 
 type Jaeger struct {

@@ -28,9 +28,12 @@ func TestEnvNames(t *testing.T) {
 		"SELFSERVICE_METHODS_OIDC_CONFIG_PROVIDERS": "selfservice.methods.oidc.config.providers",
 		"SELFSERVICE_FLOWS_REGISTRATION_AFTER_PASSWORD_HOOKS":        "selfservice.flows.registration.after.password.hooks",
 		"SELFSERVICE_METHODS_PASSWORD_CONFIG_HAVEIBEENPWNED_ENABLED": "selfservice.methods.password.config.haveibeenpwned_enabled",
-		"SERVE_ADMIN_API_KEYS": "serve.admin.api_keys",
-		"COURIER_SMTP_HEADERS": "courier.smtp.headers",
-		"SERVE_PUBLIC":         "serve.public",
+		"SERVE_ADMIN_API_KEYS":                           "serve.admin.api_keys",
+		"COURIER_SMTP_HEADERS":                           "courier.smtp.headers",
+		"SERVE_PUBLIC":                                   "serve.public",
+		"TRACING_PROVIDERS_OTLP_SERVER_URL":              "tracing.providers.otlp.server_url",
+		"TRACING_PROVIDERS_OTLP_SAMPLING_SAMPLING_RATIO": "tracing.providers.otlp.sampling.sampling_ratio",
+		"SERVE_ADMIN_TLS_CERT_BASE64":                    "serve.admin.tls.cert.base64",
 	} {
 		if names[name] != path {
 			t.Errorf("%s should set %s, sets %q", name, path, names[name])

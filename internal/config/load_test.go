@@ -342,10 +342,8 @@ func TestKratosV09ConfigLoads(t *testing.T) {
 		"selfservice.methods.webauthn.config.rp.id",
 		"selfservice.methods.webauthn.config.rp.origin",
 		"selfservice.methods.webauthn.enabled",
-		"serve.admin.tls.cert.path",
-		"serve.admin.tls.key.path",
 		// allowed_methods and allow_credentials are set to their defaults;
-		// request_log and the top-level version are honoured.
+		// request_log, tls and the top-level version are honoured.
 		"tracing.provider",
 		"tracing.providers.jaeger.local_agent_address",
 		"tracing.providers.jaeger.sampling.server_url",
@@ -538,6 +536,33 @@ secrets:
 	}
 	if got := c.CookieSecrets(); !slices.Equal(got, []string{"cookie-secret-0123456789"}) {
 		t.Errorf("CookieSecrets = %q", got)
+	}
+}
+
+func TestTracingOTelLoadsFromEnvAndIsSupported(t *testing.T) {
+	env := map[string]string{
+		"TRACING_PROVIDER":                               "otel",
+		"TRACING_SERVICE_NAME":                           "id",
+		"TRACING_PROVIDERS_OTLP_SERVER_URL":              "http://127.0.0.1:4318",
+		"TRACING_PROVIDERS_OTLP_SAMPLING_SAMPLING_RATIO": "0.25",
+	}
+	c, err := Load(nil, func(k string) (string, bool) { v, ok := env[k]; return v, ok }, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := c.Tracing.Providers.OTLP
+	if c.Tracing.Provider != "otel" || c.Tracing.ServiceName != "id" || o.ServerURL != "http://127.0.0.1:4318" || o.Sampling.SamplingRatio != 0.25 {
+		t.Errorf("tracing = %+v", c.Tracing)
+	}
+	if got := c.Unsupported(); len(got) != 0 {
+		t.Errorf("otel tracing is supported, yet reported: %q", got)
+	}
+	d, err := Load(nil, noEnv, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Tracing.Providers.OTLP.Sampling.SamplingRatio != 1 {
+		t.Errorf("default sampling ratio = %v, want 1", d.Tracing.Providers.OTLP.Sampling.SamplingRatio)
 	}
 }
 

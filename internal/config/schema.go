@@ -558,7 +558,9 @@ func buildSchema() *node {
 			key("redaction_text", str()),
 		)),
 		key("tracing", object(
-			key("provider", enumOf("jaeger", "zipkin", "datadog", "elastic-apm", "instana")),
+			// "otel" (OpenTelemetry over OTLP/HTTP) is a Hoplite addition, in
+			// the shape later Kratos versions use for it.
+			key("provider", enumOf("jaeger", "zipkin", "datadog", "elastic-apm", "instana", "otel")),
 			key("service_name", str()),
 			key("providers", object(
 				key("jaeger", object(
@@ -574,6 +576,13 @@ func buildSchema() *node {
 				key("zipkin", object(
 					key("server_url", uri()),
 				)),
+				key("otlp", object(
+					key("server_url", str()),
+					key("insecure", boolean().withDefault(false)),
+					key("sampling", object(
+						key("sampling_ratio", number().between(0, 1).withDefault(1.0)),
+					)),
+				).addition()),
 			)),
 		)),
 		key("clients", object(

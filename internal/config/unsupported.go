@@ -14,6 +14,7 @@ var implemented = []string{
 	"dsn",
 	"dev",
 	"watch-courier",
+	"expose-metrics-port",
 	"serve.public.host",
 	"serve.public.port",
 	"serve.public.base_url",
@@ -27,6 +28,10 @@ var implemented = []string{
 	"serve.admin.base_url",
 	"serve.admin.max_body_bytes",
 	"serve.admin.api_keys",
+	"serve.public.tls",
+	"serve.admin.tls",
+	"serve.public.socket",
+	"serve.admin.socket",
 	"secrets",
 	"hashers",
 	"cookies",
@@ -48,6 +53,7 @@ var implemented = []string{
 	"log.leak_sensitive_values",
 	"version",
 	"clients.http",
+	"tracing.providers.otlp",
 	"security",
 }
 
@@ -66,9 +72,16 @@ func isImplemented(path string) bool {
 // hook entries are reported as one key.
 func collectUnsupported(tree map[string]any) []string {
 	var out []string
+	tracing, _ := tree["tracing"].(map[string]any)
+	otel := tracing["provider"] == "otel"
 	var walk func(n *node, path string, v any)
 	walk = func(n *node, path string, v any) {
 		if path != "" && isImplemented(path) {
+			return
+		}
+		// Of the tracing providers only "otel" is implemented; Kratos'
+		// own (jaeger, zipkin, …) still load and are reported.
+		if otel && (path == "tracing.provider" || path == "tracing.service_name") {
 			return
 		}
 		if n.kind == kindObject {

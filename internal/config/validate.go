@@ -44,6 +44,8 @@ func (c *Config) Validate() error {
 	v.positive("serve.admin.max_body_bytes", c.Serve.Admin.MaxBodyBytes)
 	v.url("serve.public.base_url", c.Serve.Public.BaseURL, formatURIRef)
 	v.url("serve.admin.base_url", c.Serve.Admin.BaseURL, formatURI)
+	v.tls("serve.public.tls", c.Serve.Public.TLS)
+	v.tls("serve.admin.tls", c.Serve.Admin.TLS)
 
 	// identity
 	ids := map[string]bool{}
@@ -315,6 +317,25 @@ func (v *validation) oidcProvider(path string, p OIDCProvider, seen map[string]b
 	}
 	if p.ClientSecret == "" {
 		v.fail(path+".client_secret", "is required")
+	}
+}
+
+// tls checks that a listener's certificate and key are given together, each
+// as exactly one of path and base64.
+func (v *validation) tls(path string, t TLS) {
+	if !t.Enabled() {
+		return
+	}
+	for _, part := range []struct {
+		name string
+		src  TLSSource
+	}{{"cert", t.Cert}, {"key", t.Key}} {
+		switch {
+		case part.src.Path == "" && part.src.Base64 == "":
+			v.fail(path+"."+part.name, "is required when TLS is configured: set path or base64")
+		case part.src.Path != "" && part.src.Base64 != "":
+			v.fail(path+"."+part.name, "set either path or base64, not both")
+		}
 	}
 }
 

@@ -83,7 +83,7 @@ func TestInvalidConfigurations(t *testing.T) {
 		{"smtp option not a boolean", "courier:\n  smtp:\n    connection_uri: smtp://mail.example.org/?skip_ssl_verify=sometimes", []string{`option "skip_ssl_verify" must be true or false, got "sometimes"`}},
 		{"public and admin on one port", "serve:\n  public:\n    port: 4500\n  admin:\n    port: 4500", []string{`config: serve.admin.port: 4500 is also serve.public.port; the public and admin APIs need different ports`}},
 		{"bad trusted proxy", "serve:\n  public:\n    trusted_proxies: [10.0.0.0/8, 10.0.0.300]", []string{`serve.public.trusted_proxies[1]: must be an IP address or a CIDR range such as 10.0.0.0/8, got "10.0.0.300"`}},
-		{"tracing provider", "tracing:\n  provider: otel", []string{`tracing.provider: must be one of "jaeger", "zipkin", "datadog", "elastic-apm", "instana", got "otel"`}},
+		{"tracing provider", "tracing:\n  provider: newrelic", []string{`tracing.provider: must be one of "jaeger", "zipkin", "datadog", "elastic-apm", "instana", "otel", got "newrelic"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := loadYAML(t, true, noEnv, tc.doc)
@@ -167,6 +167,11 @@ serve:
     port: 4455
     socket:
       mode: 448
+    tls:
+      cert:
+        path: /etc/hoplite/tls.crt
+      key:
+        path: /etc/hoplite/tls.key
   admin:
     api_keys: ["sha256:`+strings.Repeat("ab", 32)+`"]
 courier:
@@ -179,16 +184,21 @@ courier:
       method: POST
 expose-metrics-port: 9090
 sqa-opt-out: true
+tracing:
+  provider: jaeger
+  providers:
+    jaeger:
+      local_agent_address: 127.0.0.1:6831
 `)
 	want := []string{
 		"courier.sms.enabled",
 		"courier.sms.request_config.method",
 		"courier.sms.request_config.url",
-		"expose-metrics-port",
 		"log.redaction_text",
 		"selfservice.methods.lookup_secret.enabled",
-		"serve.public.socket.mode",
 		"sqa-opt-out",
+		"tracing.provider",
+		"tracing.providers.jaeger.local_agent_address",
 	}
 	if got := c.Unsupported(); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("Unsupported() = %q, want %q", got, want)

@@ -262,6 +262,8 @@ func writesToLog(sender Sender) bool {
 		return true
 	case *Outbox:
 		return writesToLog(s.next)
+	case interface{ Unwrap() Sender }: // a decorator (the failure counter)
+		return writesToLog(s.Unwrap())
 	}
 	return false
 }

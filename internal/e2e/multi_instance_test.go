@@ -34,6 +34,23 @@ func revocationBound(dsn string) time.Duration {
 	return time.Second
 }
 
+// waitCachesReady waits until every instance's session cache has caught up
+// with the invalidation feed (a PostgreSQL listener connects, a first poll
+// runs): until then checks read SQL, which is correct but would not
+// exercise the caches.
+func waitCachesReady(t *testing.T, servers ...*testutil.Server) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for _, s := range servers {
+		for !s.App.SessionCache.Ready() {
+			if time.Now().After(deadline) {
+				t.Fatalf("the session cache of %s never caught up with the invalidation feed", s.PublicURL)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+}
+
 // waitWhoami asks every instance about token until all answer want, and
 // fails when that takes longer than bound. It returns how long it took.
 func waitWhoami(t *testing.T, servers []*testutil.Server, token string, want int, bound time.Duration) time.Duration {
@@ -63,6 +80,7 @@ func TestInstancesShareSessionsAndRevocationSpreads(t *testing.T) {
 		dsn := b.NewDSN(t)
 		a := testutil.StartServer(t, testutil.Options{DSN: dsn, Config: ssSessionHook})
 		c := testutil.StartServer(t, testutil.Options{DSN: dsn})
+		waitCachesReady(t, a, c)
 
 		reg := ssRegister(t, a, "shared@example.com", ssPassword)
 		token := reg.GetSessionToken()
@@ -91,6 +109,7 @@ func TestCachedWhoamiFollowsAdminChanges(t *testing.T) {
 		dsn := b.NewDSN(t)
 		a := testutil.StartServer(t, testutil.Options{DSN: dsn, Config: ssSessionHook})
 		c := testutil.StartServer(t, testutil.Options{DSN: dsn})
+		waitCachesReady(t, a, c)
 		bound := revocationBound(dsn)
 		reg := ssRegister(t, a, "follow@example.com", ssPassword)
 		token, id := reg.GetSessionToken(), reg.Identity.Id

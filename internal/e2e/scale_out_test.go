@@ -33,12 +33,12 @@ import (
 	"github.com/hoplite-id/hoplite/internal/testutil"
 )
 
-// rrProxy is a round-robin reverse proxy over a set of instances. An
+// hopProxy is a round-robin reverse proxy over a set of instances. An
 // instance that refuses connections is taken out of the rotation, and a
 // request that could not be delivered is sent to the next instance: an
 // instance that shuts down drains the requests it accepted, so a failed
 // delivery was never processed and may be sent again.
-type rrProxy struct {
+type hopProxy struct {
 	srv       *httptest.Server
 	transport *http.Transport
 
@@ -49,8 +49,8 @@ type rrProxy struct {
 	served   map[string]int // requests delivered per instance
 }
 
-func newRRProxy(t *testing.T) *rrProxy {
-	p := &rrProxy{
+func newHopProxy(t *testing.T) *hopProxy {
+	p := &hopProxy{
 		transport: &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second},
 		down:      map[string]bool{}, served: map[string]int{},
 	}
@@ -71,9 +71,9 @@ func newRRProxy(t *testing.T) *rrProxy {
 }
 
 // URL is the proxy's base URL, with a trailing slash.
-func (p *rrProxy) URL() string { return p.srv.URL + "/" }
+func (p *hopProxy) URL() string { return p.srv.URL + "/" }
 
-func (p *rrProxy) setBackends(urls ...string) {
+func (p *hopProxy) setBackends(urls ...string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.backends = nil
@@ -83,7 +83,7 @@ func (p *rrProxy) setBackends(urls ...string) {
 	}
 }
 
-func (p *rrProxy) pick() *url.URL {
+func (p *hopProxy) pick() *url.URL {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for range p.backends {
@@ -96,7 +96,7 @@ func (p *rrProxy) pick() *url.URL {
 	return p.backends[0]
 }
 
-func (p *rrProxy) servedBy() map[string]int {
+func (p *hopProxy) servedBy() map[string]int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	out := map[string]int{}
@@ -106,7 +106,7 @@ func (p *rrProxy) servedBy() map[string]int {
 	return out
 }
 
-func (p *rrProxy) RoundTrip(req *http.Request) (*http.Response, error) {
+func (p *hopProxy) RoundTrip(req *http.Request) (*http.Response, error) {
 	var body []byte
 	if req.Body != nil {
 		var err error
@@ -150,13 +150,13 @@ type scaleOutCluster struct {
 	// front is the cluster as one server: its URLs and SDK clients go
 	// through the proxies.
 	front       *testutil.Server
-	public, adm *rrProxy
+	public, adm *hopProxy
 	mail        *smtptest.Server
 }
 
 func startScaleOut(t *testing.T, dsn string) *scaleOutCluster {
 	t.Helper()
-	c := &scaleOutCluster{public: newRRProxy(t), adm: newRRProxy(t), mail: smtptest.Start(t, smtptest.Options{})}
+	c := &scaleOutCluster{public: newHopProxy(t), adm: newHopProxy(t), mail: smtptest.Start(t, smtptest.Options{})}
 	cfg := ssBrowserConfig + fmt.Sprintf(`
 serve:
   public:
@@ -191,6 +191,7 @@ courier:
 		}
 		lcWatchCourier(t, s)
 	}
+	waitCachesReady(t, c.instances...)
 	c.public.setBackends(pubs...)
 	c.adm.setBackends(adms...)
 	c.front = &testutil.Server{

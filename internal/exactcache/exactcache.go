@@ -41,6 +41,27 @@ type Cache[K comparable, V any] struct {
 	bytes   int64
 
 	hits, misses, invalidations atomic.Uint64
+
+	name string
+	obs  Observer
+}
+
+// Observer is told of lookups and invalidations (metrics.CacheObserver).
+type Observer interface {
+	CacheHit(cache string)
+	CacheMiss(cache string)
+	CacheInvalidated(cache string, entries int)
+}
+
+// Observe reports this cache's lookups and invalidated entries to o under
+// name (a fixed name, never a key). Call it before use.
+func (c *Cache[K, V]) Observe(name string, o Observer) { c.name, c.obs = name, o }
+
+func (c *Cache[K, V]) miss() {
+	c.misses.Add(1)
+	if c.obs != nil {
+		c.obs.CacheMiss(c.name)
+	}
 }
 
 type entry[K comparable, V any] struct {
@@ -79,6 +100,7 @@ func (c *Cache[K, V]) Stats() Stats {
 
 // Invalidate drops every value of the identities.
 func (c *Cache[K, V]) Invalidate(identityIDs ...uuid.UUID) {
+	dropped := 0
 	c.mu.Lock()
 	c.epoch.Add(1)
 	for _, id := range identityIDs {
@@ -86,12 +108,16 @@ func (c *Cache[K, V]) Invalidate(identityIDs ...uuid.UUID) {
 			if c.byKey[e.key] == e {
 				delete(c.byKey, e.key)
 				c.bytes -= e.size
+				dropped++
 			}
 		}
 		delete(c.byOwner, id)
 	}
 	c.mu.Unlock()
 	c.invalidations.Add(uint64(len(identityIDs)))
+	if c.obs != nil && dropped > 0 {
+		c.obs.CacheInvalidated(c.name, dropped)
+	}
 }
 
 // Reset drops everything and stops answering until TrustUntil.
@@ -111,6 +137,10 @@ func (c *Cache[K, V]) TrustUntil(t time.Time) { c.trustedUntil.Store(t.UnixNano(
 
 func (c *Cache[K, V]) trusted(now time.Time) bool { return now.UnixNano() < c.trustedUntil.Load() }
 
+// Ready reports whether the cache may answer now: its invalidation feed
+// has caught up.
+func (c *Cache[K, V]) Ready() bool { return c != nil && c.trusted(time.Now()) }
+
 // Get returns the value of key if the cache may answer at now; valid, when
 // not nil, may refuse a value (an expired session).
 func (c *Cache[K, V]) Get(key K, now time.Time, valid func(V) bool) (V, bool) {
@@ -119,17 +149,20 @@ func (c *Cache[K, V]) Get(key K, now time.Time, valid func(V) bool) (V, bool) {
 		return zero, false
 	}
 	if !c.trusted(now) {
-		c.misses.Add(1)
+		c.miss()
 		return zero, false
 	}
 	c.mu.RLock()
 	e := c.byKey[key]
 	c.mu.RUnlock()
 	if e == nil || (c.limits.MaxAge > 0 && now.Sub(e.storedAt) >= c.limits.MaxAge) || (valid != nil && !valid(e.value)) {
-		c.misses.Add(1)
+		c.miss()
 		return zero, false
 	}
 	c.hits.Add(1)
+	if c.obs != nil {
+		c.obs.CacheHit(c.name)
+	}
 	return e.value, true
 }
 

@@ -51,3 +51,26 @@ func TestValidRefusesAndOversizedIsNotStored(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 }
+
+type countingObserver struct{ hits, misses, invalidated int }
+
+func (o *countingObserver) CacheHit(string)                  { o.hits++ }
+func (o *countingObserver) CacheMiss(string)                 { o.misses++ }
+func (o *countingObserver) CacheInvalidated(_ string, n int) { o.invalidated += n }
+
+func TestObserverCounts(t *testing.T) {
+	now := time.Now()
+	c := New[string, int](Limits{})
+	o := &countingObserver{}
+	c.Observe("test", o)
+	c.TrustUntil(now.Add(time.Minute))
+	owner := uuid.New()
+	c.Put(c.Begin(), "a", owner, 1, 10, now)
+	c.Put(c.Begin(), "b", owner, 2, 10, now)
+	c.Get("a", now, nil)
+	c.Get("missing", now, nil)
+	c.Invalidate(owner, uuid.New())
+	if o.hits != 1 || o.misses != 1 || o.invalidated != 2 {
+		t.Fatalf("observer saw %+v, want 1 hit, 1 miss, 2 invalidated entries", *o)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/hoplite-id/hoplite/internal/csrf"
 	"github.com/hoplite-id/hoplite/internal/httpx"
 	"github.com/hoplite-id/hoplite/internal/identity"
+	"github.com/hoplite-id/hoplite/internal/metrics"
 	"github.com/hoplite-id/hoplite/internal/schema"
 	"github.com/hoplite-id/hoplite/internal/store"
 	"github.com/hoplite-id/hoplite/internal/ui"
@@ -61,6 +62,11 @@ func FormItems(err error) ([]FormErrorItem, bool) {
 // JSON clients, a redirect back to the form for browsers. Other errors are
 // answered as JSON errors, or shown on the error UI.
 func (e *Engine) fail(w http.ResponseWriter, r *http.Request, f *Flow, b *Body, err error) {
+	method := f.Active
+	if method == "" && b != nil {
+		method = b.Method()
+	}
+	metrics.NoteFlow(r.Context(), method, metrics.Failure)
 	if f.Kind == Settings && identity.IsNotFound(err) {
 		// The identity was deleted while the submission ran, and its
 		// sessions and flows with it: answer as to a request without a

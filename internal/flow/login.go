@@ -9,6 +9,7 @@ import (
 	"github.com/hoplite-id/hoplite/internal/config"
 	"github.com/hoplite-id/hoplite/internal/httpx"
 	"github.com/hoplite-id/hoplite/internal/identity"
+	"github.com/hoplite-id/hoplite/internal/metrics"
 	"github.com/hoplite-id/hoplite/internal/session"
 	"github.com/hoplite-id/hoplite/internal/store"
 	"github.com/hoplite-id/hoplite/internal/ui"
@@ -168,6 +169,7 @@ func errIdentityDisabled() *httpx.Error {
 func (e *Engine) finishLogin(w http.ResponseWriter, r *http.Request, f *Flow, b *Body, i *identity.Identity, meth session.AuthenticationMethod, current *session.Session) {
 	ctx := r.Context()
 	method := f.Active
+	metrics.NoteFlow(ctx, method, "")
 	var s *session.Session
 	refreshing := current != nil && current.IdentityID == i.ID && (f.Refresh || f.RequestedAAL == identity.AAL2)
 	if refreshing {

@@ -10,6 +10,7 @@ import (
 	"github.com/hoplite-id/hoplite/internal/csrf"
 	"github.com/hoplite-id/hoplite/internal/httpx"
 	"github.com/hoplite-id/hoplite/internal/identity"
+	"github.com/hoplite-id/hoplite/internal/metrics"
 	"github.com/hoplite-id/hoplite/internal/session"
 	"github.com/hoplite-id/hoplite/internal/ui"
 )
@@ -247,6 +248,7 @@ func (e *Engine) submitAddressFlow(w http.ResponseWriter, r *http.Request, k Kin
 		return
 	}
 	f.Active = used.ID()
+	metrics.NoteFlow(r.Context(), f.Active, "")
 	if res != nil && res.Identity != nil {
 		e.finishRecovery(w, r, f, b, res.Identity, res.authMethod(used))
 		return

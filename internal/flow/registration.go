@@ -6,6 +6,7 @@ import (
 	"github.com/hoplite-id/hoplite/internal/config"
 	"github.com/hoplite-id/hoplite/internal/httpx"
 	"github.com/hoplite-id/hoplite/internal/identity"
+	"github.com/hoplite-id/hoplite/internal/metrics"
 	"github.com/hoplite-id/hoplite/internal/session"
 	"github.com/hoplite-id/hoplite/internal/ui"
 )
@@ -147,6 +148,7 @@ func (e *Engine) createAndFinishRegistration(w http.ResponseWriter, r *http.Requ
 func (e *Engine) finishRegistration(w http.ResponseWriter, r *http.Request, f *Flow, b *Body, i *identity.Identity, meth session.AuthenticationMethod) {
 	ctx := r.Context()
 	method := f.Active
+	metrics.NoteFlow(ctx, method, "")
 	hooks := e.Config.AfterHooks(config.FlowRegistration, method)
 	var s *session.Session
 	for _, h := range hooks {

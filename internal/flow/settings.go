@@ -11,6 +11,7 @@ import (
 	"github.com/hoplite-id/hoplite/internal/config"
 	"github.com/hoplite-id/hoplite/internal/httpx"
 	"github.com/hoplite-id/hoplite/internal/identity"
+	"github.com/hoplite-id/hoplite/internal/metrics"
 	"github.com/hoplite-id/hoplite/internal/session"
 	"github.com/hoplite-id/hoplite/internal/ui"
 )
@@ -287,6 +288,7 @@ func (e *Engine) requireReauth(w http.ResponseWriter, r *http.Request, f *Flow, 
 // finishSettings runs the after-settings hooks, renders a fresh form with
 // the saved values and answers.
 func (e *Engine) finishSettings(w http.ResponseWriter, r *http.Request, f *Flow, b *Body, i *identity.Identity, method string) {
+	metrics.NoteFlow(r.Context(), method, "")
 	ctx := r.Context()
 	hooks := e.Config.AfterHooks(config.FlowSettings, method)
 	if e.Hooks != nil {

@@ -30,7 +30,8 @@ func chain(h http.Handler, mws ...middleware) http.Handler {
 	return h
 }
 
-// statusRecorder remembers the status written, for the request log.
+// statusRecorder remembers the status written, for the request log and
+// the metrics.
 type statusRecorder struct {
 	http.ResponseWriter
 	status int

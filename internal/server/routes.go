@@ -9,10 +9,13 @@ import (
 	"net/url"
 	"strings"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/hoplite-id/hoplite/internal/audit"
 	"github.com/hoplite-id/hoplite/internal/config"
 	"github.com/hoplite-id/hoplite/internal/flow"
 	"github.com/hoplite-id/hoplite/internal/identity"
+	"github.com/hoplite-id/hoplite/internal/metrics"
 	"github.com/hoplite-id/hoplite/internal/schema"
 	"github.com/hoplite-id/hoplite/internal/selfui"
 	"github.com/hoplite-id/hoplite/internal/session"
@@ -47,6 +50,11 @@ type Deps struct {
 	Identities *identity.AdminHandler
 	Sessions   *session.Handler
 	Flows      *flow.Engine
+
+	// Metrics, when set, counts requests and flows and is served at
+	// /admin/metrics/prometheus; Tracer, when set, traces requests.
+	Metrics *metrics.Metrics
+	Tracer  trace.Tracer
 	// UI is the built-in self-service UI, nil when it is off.
 	UI *selfui.Handler
 }
@@ -70,32 +78,32 @@ func Public(d Deps) http.Handler {
 	api("GET /self-service/login/browser", f.InitLogin(flow.TypeBrowser))
 	api("GET /self-service/login/api", f.InitLogin(flow.TypeAPI))
 	api("GET /self-service/login/flows", f.Fetch(flow.Login))
-	api("POST /self-service/login", f.SubmitLogin)
-	api("GET /self-service/login", f.SubmitLogin)
+	api("POST /self-service/login", submission(flow.Login, d.Metrics, d.Tracer, f.SubmitLogin))
+	api("GET /self-service/login", submission(flow.Login, d.Metrics, d.Tracer, f.SubmitLogin))
 
 	api("GET /self-service/registration/browser", f.InitRegistration(flow.TypeBrowser))
 	api("GET /self-service/registration/api", f.InitRegistration(flow.TypeAPI))
 	api("GET /self-service/registration/flows", f.Fetch(flow.Registration))
-	api("POST /self-service/registration", f.SubmitRegistration)
-	api("GET /self-service/registration", f.SubmitRegistration)
+	api("POST /self-service/registration", submission(flow.Registration, d.Metrics, d.Tracer, f.SubmitRegistration))
+	api("GET /self-service/registration", submission(flow.Registration, d.Metrics, d.Tracer, f.SubmitRegistration))
 
 	api("GET /self-service/settings/browser", f.InitSettings(flow.TypeBrowser))
 	api("GET /self-service/settings/api", f.InitSettings(flow.TypeAPI))
 	api("GET /self-service/settings/flows", f.Fetch(flow.Settings))
-	api("POST /self-service/settings", f.SubmitSettings)
-	api("GET /self-service/settings", f.SubmitSettings)
+	api("POST /self-service/settings", submission(flow.Settings, d.Metrics, d.Tracer, f.SubmitSettings))
+	api("GET /self-service/settings", submission(flow.Settings, d.Metrics, d.Tracer, f.SubmitSettings))
 
 	api("GET /self-service/recovery/browser", f.InitRecovery(flow.TypeBrowser))
 	api("GET /self-service/recovery/api", f.InitRecovery(flow.TypeAPI))
 	api("GET /self-service/recovery/flows", f.Fetch(flow.Recovery))
-	api("POST /self-service/recovery", f.SubmitRecovery)
-	api("GET /self-service/recovery", f.SubmitRecovery)
+	api("POST /self-service/recovery", submission(flow.Recovery, d.Metrics, d.Tracer, f.SubmitRecovery))
+	api("GET /self-service/recovery", submission(flow.Recovery, d.Metrics, d.Tracer, f.SubmitRecovery))
 
 	api("GET /self-service/verification/browser", f.InitVerification(flow.TypeBrowser))
 	api("GET /self-service/verification/api", f.InitVerification(flow.TypeAPI))
 	api("GET /self-service/verification/flows", f.Fetch(flow.Verification))
-	api("POST /self-service/verification", f.SubmitVerification)
-	api("GET /self-service/verification", f.SubmitVerification)
+	api("POST /self-service/verification", submission(flow.Verification, d.Metrics, d.Tracer, f.SubmitVerification))
+	api("GET /self-service/verification", submission(flow.Verification, d.Metrics, d.Tracer, f.SubmitVerification))
 
 	api("GET /self-service/logout/browser", f.LogoutURL)
 	api("GET /self-service/logout", f.Logout)
@@ -149,7 +157,7 @@ func Public(d Deps) http.Handler {
 
 	mux.Handle("/", unrouted(mux))
 	return chain(recordRoute(mux), logRequests(d.Logger, d.RequestLog.TrustedProxies, d.RequestLog.QuietPublicHealth, publicHealthPaths...),
-		withClientIP(d.RequestLog.TrustedProxies, d.Logger), recoverPanics, publicCORS(d.PublicCORS, d.Logger), cleanPath, varyCookie, limitBodies(d.PublicMaxBody))
+		withClientIP(d.RequestLog.TrustedProxies, d.Logger), observe("public", d.Metrics, d.Tracer), recoverPanics, publicCORS(d.PublicCORS, d.Logger), cleanPath, varyCookie, limitBodies(d.PublicMaxBody))
 }
 
 // Admin returns the handler of the admin port. Every route lives under
@@ -197,7 +205,12 @@ func Admin(d Deps) http.Handler {
 	api("DELETE /admin/sessions", toPublic)
 	api("DELETE /admin/sessions/{id}", toPublic)
 
-	mws := []middleware{logRequests(d.Logger, d.RequestLog.TrustedProxies, d.RequestLog.QuietAdminHealth, adminHealthPaths...), withClientIP(d.RequestLog.TrustedProxies, nil), recoverPanics}
+	if d.Metrics != nil {
+		mux.Handle("GET /admin/metrics/prometheus", d.Metrics.Handler())
+	}
+
+	mws := []middleware{logRequests(d.Logger, d.RequestLog.TrustedProxies, d.RequestLog.QuietAdminHealth, adminHealthPaths...), withClientIP(d.RequestLog.TrustedProxies, nil),
+		observe("admin", d.Metrics, d.Tracer), recoverPanics}
 	if d.AdminAPIKeyValid != nil {
 		mws = append(mws, requireAPIKey(d.AdminAPIKeyValid, d.Audit))
 	}

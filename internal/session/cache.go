@@ -43,6 +43,13 @@ func NewCache(cfg CacheConfig) *Cache {
 // Stats reports the counters.
 func (c *Cache) Stats() CacheStats { return c.c.Stats() }
 
+// Ready reports whether the cache may answer now (its invalidation feed has
+// caught up).
+func (c *Cache) Ready() bool { return c != nil && c.c.Ready() }
+
+// Observe reports lookups and invalidations to o under name.
+func (c *Cache) Observe(name string, o exactcache.Observer) { c.c.Observe(name, o) }
+
 // Invalidate drops every entry of the identities.
 func (c *Cache) Invalidate(identityIDs ...uuid.UUID) { c.c.Invalidate(identityIDs...) }
 

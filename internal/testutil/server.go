@@ -14,10 +14,13 @@ import (
 	"time"
 
 	kratos "github.com/ory/kratos-client-go"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/hoplite-id/hoplite/internal/app"
 	"github.com/hoplite-id/hoplite/internal/config"
+	"github.com/hoplite-id/hoplite/internal/tracing"
 )
 
 // Server is a running Hoplite instance.
@@ -46,6 +49,8 @@ type Options struct {
 	Env map[string]string
 	// Dev runs in dev mode (the default for tests is dev mode on).
 	NotDev bool
+	// Tracing replaces the configured tracing (spans recorded in memory).
+	Tracing *tracing.Tracing
 }
 
 // baseConfig is what every test server starts from: dev mode, fast bcrypt,
@@ -72,6 +77,9 @@ secrets:
 log:
   level: error
 `
+
+// EnvTracing, when set, turns tracing on in every test server.
+const EnvTracing = "HOPLITE_TEST_TRACING"
 
 // StartServer starts Hoplite on two random loopback ports and stops it when
 // the test ends.
@@ -117,8 +125,13 @@ func StartServer(t testing.TB, opts Options) *Server {
 	if os.Getenv("HOPLITE_TEST_LOG") != "" {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
+	if opts.Tracing == nil && os.Getenv(EnvTracing) != "" {
+		// Every span is made (and dropped): the SQL driver wrapper and the
+		// span code run under the whole suite.
+		opts.Tracing = tracing.New(sdktrace.NewSimpleSpanProcessor(tracetest.NewNoopExporter()), "hoplite-test", 1)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, cfg, logger, app.Options{Migrate: true})
+	a, err := app.New(ctx, cfg, logger, app.Options{Migrate: true, Tracing: opts.Tracing})
 	if err != nil {
 		cancel()
 		publicLn.Close()

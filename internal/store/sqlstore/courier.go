@@ -254,3 +254,11 @@ func (s *Store) ListMessages(ctx context.Context, status courier.Status, limit i
 	}
 	return out, s.mapErr(rows.Err())
 }
+
+// CountMessages counts the messages in one status (the queue depth for
+// StatusQueued).
+func (s *Store) CountMessages(ctx context.Context, status courier.Status) (int64, error) {
+	var n int64
+	err := s.db.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM courier_messages WHERE status = ?"), int(status)).Scan(&n)
+	return n, s.mapErr(err)
+}

@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -221,8 +222,12 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
+// ConnectorWrapper wraps the driver's connector, for instrumentation
+// (tracing of every query). dialect is the store's Dialect.
+type ConnectorWrapper func(dialect Dialect, c driver.Connector) driver.Connector
+
 // Open connects to the database named by dsn. It does not run migrations.
-func Open(ctx context.Context, dsn string) (*Store, error) {
+func Open(ctx context.Context, dsn string, wrap ...ConnectorWrapper) (*Store, error) {
 	p, err := ParseDSN(dsn)
 	if err != nil {
 		return nil, err
@@ -230,6 +235,20 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	db, err := sql.Open(p.DriverName, p.DriverDSN)
 	if err != nil {
 		return nil, fmt.Errorf("opening database: %w", err)
+	}
+	if len(wrap) > 0 {
+		var c driver.Connector = dsnConnector{drv: db.Driver(), dsn: p.DriverDSN}
+		if dc, ok := db.Driver().(driver.DriverContext); ok {
+			if c, err = dc.OpenConnector(p.DriverDSN); err != nil {
+				_ = db.Close()
+				return nil, fmt.Errorf("opening database: %w", err)
+			}
+		}
+		_ = db.Close()
+		for _, w := range wrap {
+			c = w(p.Dialect, c)
+		}
+		db = sql.OpenDB(c)
 	}
 	db.SetMaxOpenConns(p.Pool.MaxConns)
 	idle := p.Pool.MaxIdleConns
@@ -249,6 +268,15 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	}
 	return s, nil
 }
+
+// dsnConnector is the connector of a driver without driver.DriverContext.
+type dsnConnector struct {
+	drv driver.Driver
+	dsn string
+}
+
+func (c dsnConnector) Connect(context.Context) (driver.Conn, error) { return c.drv.Open(c.dsn) }
+func (c dsnConnector) Driver() driver.Driver                        { return c.drv }
 
 // Close closes the prepared statements and the connection pool.
 func (s *Store) Close() error {
