@@ -71,6 +71,7 @@ func serialPhase(name string) bool {
 }
 
 type options struct {
+	revocations  int
 	db           string
 	dsn          string
 	keepDB       bool
@@ -123,6 +124,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.hashDuration, "hash-duration", 3*time.Second, "time for each raw password-hash rate measurement")
 	fs.DurationVar(&o.timeout, "timeout", time.Minute, "limit for one request")
 	fs.IntVar(&o.runs, "runs", 1, "repeat the measurement (not the seeding) this many times and report medians")
+	fs.IntVar(&o.revocations, "revocations", 0, "after the phases, time this many revocations made through the server as seen by a second server over the same database (sign-ins cost one password hash each)")
 	fs.BoolVar(&o.smoke, "smoke", false, "CI mode: small data, every phase briefly, a few seconds in all; exits non-zero on any error")
 	fs.StringVar(&o.markdown, "markdown", "", "write (or replace) this run's section in a markdown file")
 	fs.StringVar(&o.hopliteBin, "hoplite-bin", "", "use this hoplite binary instead of building ./cmd/hoplite")
@@ -153,6 +155,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		def("warmup", func() { o.warmup = 200 * time.Millisecond })
 		def("hash-duration", func() { o.hashDuration = 500 * time.Millisecond })
 		def("timeout", func() { o.timeout = 20 * time.Second })
+		def("revocations", func() { o.revocations = 2 })
 	}
 
 	for _, p := range strings.Split(*phases, ",") {

@@ -27,6 +27,9 @@ type runResult struct {
 	phases       map[string]bench.Result
 	compareRate  float64 // raw hash.Compare calls per second, all cores
 	generateRate float64 // raw Hasher.Generate calls per second, all cores
+	// revocationDelays, sorted: how long a second instance kept accepting
+	// a session revoked through the first (--revocations).
+	revocationDelays []time.Duration
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -322,6 +325,15 @@ func measureRun(ctx context.Context, o *options, bin, work, dsn string, hasher h
 			}
 			res.generateRate = mean(generateRates)
 		}
+	}
+	if o.revocations > 0 {
+		delays, err := measureRevocation(ctx, o, bin, work, dsn, srv, env, o.revocations)
+		if err != nil {
+			return nil, fmt.Errorf("revocation delay: %w", err)
+		}
+		res.revocationDelays = delays
+		fmt.Fprintf(stdout, "revocation through one instance, refused by a second: n %d  p50 %s  p90 %s  max %s\n",
+			len(delays), ms(quantileOf(delays, 0.5)), ms(quantileOf(delays, 0.9)), ms(delays[len(delays)-1]))
 	}
 	stopped = true
 	if err := srv.stop(30 * time.Second); err != nil {

@@ -148,7 +148,7 @@ func seed(ctx context.Context, cfg *config.Config, hasher hash.Hasher, n, m int,
 	for from := 0; from < m; from += chunk {
 		to := min(from+chunk, m)
 		col := &sessionCollector{out: make([]*session.Session, 0, to-from)}
-		mgr := session.NewManager(col, cfg.Secrets.Default, session.Config{Lifespan: cfg.Session.Lifespan}, nil)
+		mgr := session.NewManager(col, cfg.SessionSecrets(), session.Config{Lifespan: cfg.Session.Lifespan}, nil)
 		t = time.Now()
 		for k := from; k < to; k++ {
 			owner := &identity.Identity{ID: s.identityIDs[k%n], State: identity.StateActive}

@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/hoplite-id/hoplite/internal/audit"
@@ -25,6 +26,7 @@ import (
 	"github.com/hoplite-id/hoplite/internal/config"
 	"github.com/hoplite-id/hoplite/internal/courier"
 	"github.com/hoplite-id/hoplite/internal/csrf"
+	"github.com/hoplite-id/hoplite/internal/exactcache"
 	"github.com/hoplite-id/hoplite/internal/flow"
 	"github.com/hoplite-id/hoplite/internal/hash"
 	"github.com/hoplite-id/hoplite/internal/hook"
@@ -69,6 +71,13 @@ type App struct {
 	MailSender  courier.Sender
 	stopCourier func()
 
+	// SessionCache answers session checks from memory (nil when
+	// session.cache.enabled is false); stopWatch ends its invalidation feed.
+	SessionCache *session.Cache
+	// IdentityViews holds rendered admin answers of identities (nil
+	// with the session cache).
+	IdentityViews *exactcache.Cache[uuid.UUID, []byte]
+	stopWatch     func()
 	// Metrics are this instance's collectors (served on the admin port).
 	Metrics *metrics.Metrics
 	tracing *tracing.Tracing
@@ -121,18 +130,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		logger.Warn("configuration key is accepted but not supported by this version of Hoplite yet; it has no effect", "key", key)
 	}
 
-	if len(cfg.Secrets.Default) == 0 {
-		if path := sqliteFilePath(cfg.DSN); path != "" {
-			secrets, file, err := persistedSecrets(path)
-			if err != nil {
-				return nil, fmt.Errorf("secrets.default is not configured and the generated secrets could not be kept: %w", err)
-			}
-			cfg.Secrets.Default = secrets
-			logger.Info("secrets.default is not configured; using the secrets generated once and kept next to the database", "file", file)
-		} else {
-			cfg.Secrets.Default = []string{newSecret()}
-			logger.Warn("secrets.default is not configured; a random secret was generated for this process, so sessions will not survive a restart or work across instances")
-		}
+	if err := ensureSecrets(cfg, logger); err != nil {
+		return nil, err
 	}
 
 	tr := opts.Tracing
@@ -205,7 +204,36 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 	identities := identity.NewService(st, schemas, publicURL, CredentialKinds()...)
 	identities.SetAuditor(recorder)
 
-	sessions := session.NewManager(st, cfg.Secrets.Default, session.Config{
+	// The session cache is kept exact by the store: its own writes drop
+	// entries at once; other instances' writes arrive through the
+	// invalidation log (stopped in Close).
+	// The admin API's identity answers are cached the same way, fed by the
+	// same invalidations.
+	var sessionCache *session.Cache
+	var identityViews *exactcache.Cache[uuid.UUID, []byte]
+	stopWatch := func() {}
+	if c := cfg.Session.Cache; c.Enabled {
+		limits := exactcache.Limits{MaxEntries: c.MaxEntries, MaxBytes: int64(min(c.MaxBytes, 1<<62)), MaxAge: c.MaxAge}
+		sessionCache = session.NewCache(limits)
+		sessionCache.Observe("session", mx)
+		identityViews = exactcache.New[uuid.UUID, []byte](limits)
+		identityViews.Observe("identity", mx)
+		sinks := exactcache.Sinks{sessionCache, identityViews}
+		st.SetInvalidationSink(sinks)
+		watchCtx, cancel := context.WithCancel(context.Background())
+		watched := make(chan struct{})
+		go func() {
+			defer close(watched)
+			st.WatchInvalidations(watchCtx, sinks, sqlstore.WatchOptions{PollInterval: c.PollInterval, Logger: logger})
+		}()
+		stopWatch = func() { cancel(); <-watched }
+		defer func() {
+			if err != nil {
+				stopWatch()
+			}
+		}()
+	}
+	sessions := session.NewManager(st, cfg.SessionSecrets(), session.Config{
 		Lifespan: cfg.Session.Lifespan, IdleTimeout: cfg.Session.IdleTimeout,
 		Cookie: session.CookieConfig{
 			Name: cfg.Session.Cookie.Name, Domain: cfg.SessionCookieDomain(), Path: cfg.SessionCookiePath(),
@@ -213,9 +241,9 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		},
 		WhoamiRequiredAAL: cfg.Session.Whoami.RequiredAAL,
 		PublicURL:         publicURL.String(),
-		CacheMaxAge:       cfg.Session.Cache.MaxAge,
 		// Session cookies Kratos wrote keep working after a move.
 		KratosCookieSecrets: cfg.CookieSecrets(),
+		Cache:               sessionCache,
 	}, identities.Expose)
 	sessions.SetAuditor(recorder)
 	csrfManager := csrf.New(publicURL.String(), csrf.CookieSettings{
@@ -319,7 +347,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		RequestLog:    server.RequestLogSettings(cfg),
 		DB:            st,
 		Schemas:       schema.NewHandler(schemas, publicURL),
-		Identities:    identity.NewAdminHandler(identities, hasher, adminURL).WithOIDCReveal(oidc.Reveal(secretsCipher)),
+		Identities:    identity.NewAdminHandler(identities, hasher, adminURL).WithOIDCReveal(oidc.Reveal(secretsCipher)).WithCache(identityViews),
 		Sessions:      session.NewHandler(sessions),
 		Flows:         engine,
 		Metrics:       mx,
@@ -344,6 +372,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		Identities: identities, Sessions: sessions, Hasher: hasher.Limited, hooks: hooks,
 		Throttle: limiter, Audit: recorder,
 		Courier: mailer, MailSender: mailSender,
+		SessionCache: sessionCache, IdentityViews: identityViews, stopWatch: stopWatch,
 		Metrics: mx, tracing: tr,
 		public: server.Public(deps), admin: server.Admin(deps),
 	}, nil
@@ -523,6 +552,9 @@ func (a *App) Close() error {
 	a.closeOnce.Do(func() {
 		if a.stopCourier != nil {
 			a.stopCourier()
+		}
+		if a.stopWatch != nil {
+			a.stopWatch()
 		}
 		err = a.Store.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -7,10 +7,41 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/hoplite-id/hoplite/internal/config"
 )
+
+// ensureSecrets makes sure session tokens have a key. Any configured secret
+// will do (see config.SessionSecrets for the order). With none, dev mode
+// generates one, kept next to a SQLite database file so sessions survive
+// restarts; outside dev mode Hoplite refuses to start, because a key made up
+// per process ends every session at each restart and makes the sessions of
+// one instance unknown to the others.
+func ensureSecrets(cfg *config.Config, logger *slog.Logger) error {
+	if len(cfg.SessionSecrets()) > 0 {
+		return nil
+	}
+	if !cfg.Dev {
+		return errors.New("no secret is configured: set secrets.default (or secrets.cookie or secrets.cipher) to at least one random string of 16 or more characters. " +
+			"Session tokens are stored as keyed hashes under it; a secret made up at start would end every session at each restart and would not be shared between instances")
+	}
+	if path := sqliteFilePath(cfg.DSN); path != "" {
+		secrets, file, err := persistedSecrets(path)
+		if err != nil {
+			return fmt.Errorf("no secret is configured and the generated secrets could not be kept: %w", err)
+		}
+		cfg.Secrets.Default = secrets
+		logger.Info("no secret is configured; using the secrets generated once and kept next to the database (dev mode)", "file", file)
+		return nil
+	}
+	cfg.Secrets.Default = []string{newSecret()}
+	logger.Warn("no secret is configured; a random secret was generated for this process (dev mode), so sessions will not survive a restart or work across instances")
+	return nil
+}
 
 // secretsFile is the document kept next to a SQLite database when no
 // secrets are configured, so that sessions survive restarts.

@@ -61,13 +61,31 @@ func (c *Config) machineHostname() string {
 	return "localhost"
 }
 
-// CookieSecrets returns secrets.cookie, or secrets.default when no cookie
-// secret is configured. The first one signs; all of them verify.
+// CookieSecrets returns secrets.cookie, or the session secrets when no
+// cookie secret is configured. The first one signs; all of them verify.
 func (c *Config) CookieSecrets() []string {
 	if len(c.Secrets.Cookie) > 0 {
 		return slices.Clone(c.Secrets.Cookie)
 	}
-	return slices.Clone(c.Secrets.Default)
+	return c.SessionSecrets()
+}
+
+// SessionSecrets are the secrets that key session and logout token hashes:
+// secrets.default, then secrets.cookie, then secrets.cipher, each secret
+// once. The first signs new tokens and every one is tried on lookup, so a
+// Kratos file that sets only cookie and cipher secrets keeps its sessions
+// across restarts and instances, and adding secrets.default later rotates
+// keys without logging anybody out (the older secrets still verify).
+func (c *Config) SessionSecrets() []string {
+	var out []string
+	for _, list := range [][]string{c.Secrets.Default, c.Secrets.Cookie, c.Secrets.Cipher} {
+		for _, s := range list {
+			if s != "" && !slices.Contains(out, s) {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
 }
 
 // CookieSecure reports whether cookies carry the Secure attribute: always,

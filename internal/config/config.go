@@ -442,8 +442,9 @@ type IdentitySchema struct {
 }
 
 type Secrets struct {
-	// Default secrets: the first signs and encrypts, all verify. When none
-	// is configured Load generates one for the process (see Warnings).
+	// Default secrets: the first signs and encrypts, all verify. Session
+	// tokens fall back to the cookie, then the cipher secrets when none is
+	// configured (see Config.SessionSecrets).
 	Default []string `json:"default"`
 	// Cookie secrets; empty means Default (see Config.CookieSecrets).
 	Cookie []string `json:"cookie"`
@@ -509,11 +510,19 @@ type Whoami struct {
 	RequiredAAL string `json:"required_aal"` // aal1 | highest_available
 }
 
-// SessionCache is a Hoplite addition.
+// SessionCache is a Hoplite addition: the in-process cache of checked
+// sessions, kept exact by the invalidation log (see docs/operations.md).
 type SessionCache struct {
-	// MaxAge bounds how long a session check may be answered from a cache:
-	// a revoked session may still pass whoami on another instance for at
-	// most this long. 0 (the default) disables caching.
+	// Enabled turns the cache on (the default).
+	Enabled bool `json:"enabled"`
+	// MaxEntries and MaxBytes bound the cache; the bytes are an estimate
+	// of the memory each entry holds.
+	MaxEntries int    `json:"max_entries"`
+	MaxBytes   uint64 `json:"max_bytes"`
+	// PollInterval is how often SQLite and MySQL read the invalidation
+	// log (PostgreSQL is notified instead).
+	PollInterval time.Duration `json:"poll_interval"`
+	// MaxAge, when above 0, also caps how long one entry is served.
 	MaxAge time.Duration `json:"max_age"`
 }
 

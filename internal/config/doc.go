@@ -67,7 +67,9 @@
 // SMTP connection when recovery or verification is enabled.
 //
 // Outside dev mode dsn, identity.schemas and
-// selfservice.default_browser_return_url are required. When secrets.default
-// is not set, the loader leaves it empty: internal/app generates one (kept
-// next to a SQLite database file, per process otherwise).
+// selfservice.default_browser_return_url are required. Secrets are never
+// invented by the loader: internal/app keys sessions with secrets.default,
+// secrets.cookie and secrets.cipher in that order (Config.SessionSecrets),
+// generates one in dev mode when none is set, and refuses to start without
+// one otherwise.
 package config

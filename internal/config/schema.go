@@ -549,6 +549,10 @@ func buildSchema() *node {
 				key("required_aal", requiredAAL()),
 			)),
 			key("cache", object(
+				key("enabled", boolean().withDefault(true)),
+				key("max_entries", integer().atLeast(1).withDefault(100000)),
+				key("max_bytes", byteSize("64MB")),
+				key("poll_interval", duration("200ms")),
 				key("max_age", duration("0s")),
 			).addition()),
 		)),

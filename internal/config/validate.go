@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -119,6 +120,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Session.Cache.MaxAge < 0 {
 		v.fail("session.cache.max_age", "must not be negative")
+	}
+	if pi := c.Session.Cache.PollInterval; pi != 0 && pi < 10*time.Millisecond || pi > 10*time.Second {
+		v.fail("session.cache.poll_interval", "must be between 10ms and 10s")
 	}
 
 	// selfservice

@@ -164,7 +164,7 @@ func (m *memSessions) UpdateSession(_ context.Context, s *session.Session) error
 	}
 	return store.ErrNotFound
 }
-func (m *memSessions) TouchSession(_ context.Context, id uuid.UUID, at time.Time) error {
+func (m *memSessions) TouchSession(_ context.Context, id, _ uuid.UUID, at time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for h, old := range m.byHash {

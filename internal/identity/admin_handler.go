@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/hoplite-id/hoplite/internal/exactcache"
 	"github.com/hoplite-id/hoplite/internal/hash"
 	"github.com/hoplite-id/hoplite/internal/httpx"
 	"github.com/hoplite-id/hoplite/internal/schema"
@@ -30,12 +32,22 @@ type AdminHandler struct {
 	// revealOIDC decrypts the provider tokens in an oidc credentials config
 	// for include_credential=oidc (nil: shown as stored).
 	revealOIDC func(json.RawMessage) json.RawMessage
+	// views, when set, keeps rendered admin answers of identities by id,
+	// kept exact by the storage layer's invalidations (see WithCache).
+	views *exactcache.Cache[uuid.UUID, []byte]
 }
 
 // WithOIDCReveal sets how include_credential=oidc shows the stored provider
 // tokens (the social sign-in method decrypts them).
 func (h *AdminHandler) WithOIDCReveal(f func(json.RawMessage) json.RawMessage) *AdminHandler {
 	h.revealOIDC = f
+	return h
+}
+
+// WithCache makes Get answer from views: the rendered answers without
+// include_credential. The cache must be fed the store's invalidations.
+func (h *AdminHandler) WithCache(views *exactcache.Cache[uuid.UUID, []byte]) *AdminHandler {
+	h.views = views
 	return h
 }
 
@@ -303,17 +315,49 @@ func (h *AdminHandler) Get(w http.ResponseWriter, r *http.Request) {
 		}
 		withOIDC = true
 	}
+	cached := h.views != nil && !withOIDC
+	now := time.Now()
+	if cached {
+		if body, ok := h.views.Get(id, now, nil); ok {
+			writeJSONBody(w, body)
+			return
+		}
+	}
+	epoch := h.views.Begin()
 	i, err := h.svc.Get(r.Context(), id, true)
 	if err != nil {
 		httpx.WriteError(w, r, h.mapError(err))
 		return
 	}
-	out := adminView(i, withOIDC)
-	if c, ok := out.Credentials[CredentialsOIDC]; ok && withOIDC && h.revealOIDC != nil {
-		c.Config = h.revealOIDC(c.Config)
-		out.Credentials[CredentialsOIDC] = c
+	if !cached {
+		out := adminView(i, withOIDC)
+		if c, ok := out.Credentials[CredentialsOIDC]; ok && withOIDC && h.revealOIDC != nil {
+			c.Config = h.revealOIDC(c.Config)
+			out.Credentials[CredentialsOIDC] = c
+		}
+		httpx.WriteJSON(w, http.StatusOK, out)
+		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, out)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // as httpx.WriteJSON
+	if err := enc.Encode(adminView(i, false)); err != nil {
+		httpx.WriteError(w, r, httpx.Internal(fmt.Errorf("encoding response: %w", err)))
+		return
+	}
+	body := buf.Bytes()
+	h.views.Put(epoch, id, id, body, int64(len(body))+adminViewOverhead, now)
+	writeJSONBody(w, body)
+}
+
+// adminViewOverhead estimates an admin view entry's memory besides its body.
+const adminViewOverhead = 128
+
+// writeJSONBody writes a rendered JSON answer as httpx.WriteJSON does.
+func writeJSONBody(w http.ResponseWriter, body []byte) {
+	w.Header()["Content-Type"] = []string{"application/json; charset=utf-8"}
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
 }
 
 // adminView is what the admin API shows of an identity: everything, with

@@ -2,104 +2,101 @@ package session
 
 import (
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/hoplite-id/hoplite/internal/exactcache"
 )
 
-// cache keeps recently checked sessions in memory for at most maxAge
-// (session.cache.max_age), so a burst of whoami calls for one token does not
-// reach the database each time. It is off by default: with it on, a session
-// revoked through another instance keeps passing here for up to maxAge.
-// Revocations made through this instance take effect at once.
-type cache struct {
-	maxAge     time.Duration
-	maxEntries int
+// CacheConfig bounds the session cache (session.cache.*).
+type CacheConfig = exactcache.Limits
 
-	mu      sync.Mutex
-	entries map[string]cacheEntry // token hash → entry
+// CacheStats are the session cache's counters.
+type CacheStats = exactcache.Stats
+
+// Cache keeps checked sessions in memory, by token hash: the session, its
+// identity and addresses, and the whoami answer already rendered. It is
+// exact, not a TTL cache (see package exactcache): the storage layer
+// reports every write that changes a whoami answer, and an entry is checked
+// against its session's expiry on every use.
+type Cache struct {
+	c *exactcache.Cache[string, *cacheEntry]
 }
 
+// cacheEntry is immutable once stored.
 type cacheEntry struct {
 	session *Session
-	until   time.Time
+	whoami  []byte // the 200 answer's body, newline included
 }
 
-func newCache(maxAge time.Duration, maxEntries int) *cache {
-	if maxAge <= 0 {
+// entryOverhead estimates the memory of an entry besides its whoami
+// answer: the session, the identity and its addresses (about as large as
+// their JSON) and the map slots.
+const entryOverhead = 512
+
+// NewCache returns an empty cache; it answers nothing until TrustUntil.
+func NewCache(cfg CacheConfig) *Cache {
+	return &Cache{c: exactcache.New[string, *cacheEntry](cfg)}
+}
+
+// Stats reports the counters.
+func (c *Cache) Stats() CacheStats { return c.c.Stats() }
+
+// Ready reports whether the cache may answer now (its invalidation feed has
+// caught up).
+func (c *Cache) Ready() bool { return c != nil && c.c.Ready() }
+
+// Observe reports lookups and invalidations to o under name.
+func (c *Cache) Observe(name string, o exactcache.Observer) { c.c.Observe(name, o) }
+
+// Invalidate drops every entry of the identities.
+func (c *Cache) Invalidate(identityIDs ...uuid.UUID) { c.c.Invalidate(identityIDs...) }
+
+// Reset drops everything and stops answering until TrustUntil.
+func (c *Cache) Reset() { c.c.Reset() }
+
+// TrustUntil lets the cache answer until t.
+func (c *Cache) TrustUntil(t time.Time) { c.c.TrustUntil(t) }
+
+// get returns the entry of a token hash if it may answer at now.
+func (c *Cache) get(tokenHash string, now time.Time) *cacheEntry {
+	if c == nil {
 		return nil
 	}
-	return &cache{maxAge: maxAge, maxEntries: maxEntries, entries: map[string]cacheEntry{}}
+	e, _ := c.c.Get(tokenHash, now, func(e *cacheEntry) bool { return e.session.IsActive(now) })
+	return e
 }
 
-// get returns a copy of a cached, still valid session.
-func (c *cache) get(tokenHash string, now time.Time) (*Session, bool) {
+// begin returns the epoch a lookup starts in, for put.
+func (c *Cache) begin() uint64 {
 	if c == nil {
-		return nil, false
+		return 0
 	}
-	c.mu.Lock()
-	e, ok := c.entries[tokenHash]
-	if ok && !now.Before(e.until) {
-		delete(c.entries, tokenHash)
-		ok = false
-	}
-	c.mu.Unlock()
-	if !ok || !e.session.IsActive(now) {
-		return nil, false
-	}
-	s := *e.session
-	s.AuthenticationMethods = slices.Clone(s.AuthenticationMethods)
-	return &s, true
+	return c.c.Begin()
 }
 
-// put remembers a session until maxAge from now (or its expiry, if sooner).
-func (c *cache) put(tokenHash string, s *Session, now time.Time) {
+// put stores an active session read in epoch (see exactcache.Cache.Put).
+func (c *Cache) put(epoch uint64, tokenHash string, s *Session, whoami []byte, now time.Time) {
 	if c == nil {
 		return
 	}
-	until := now.Add(c.maxAge)
-	if s.ExpiresAt.Before(until) {
-		until = s.ExpiresAt
-	}
+	c.c.Put(epoch, tokenHash, s.IdentityID, &cacheEntry{session: s, whoami: whoami}, int64(2*len(whoami))+entryOverhead, now)
+}
+
+// copySession returns a copy of a cached session that callers may change
+// without touching the cache.
+func copySession(s *Session) *Session {
 	cp := *s
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.entries) >= c.maxEntries {
-		// Drop about a tenth of the entries (map order is random enough).
-		n := c.maxEntries / 10
-		for k := range c.entries {
-			delete(c.entries, k)
-			if n--; n <= 0 {
-				break
-			}
-		}
+	cp.AuthenticationMethods = slices.Clone(s.AuthenticationMethods)
+	if s.Identity != nil {
+		i := *s.Identity
+		i.VerifiableAddresses = slices.Clone(i.VerifiableAddresses)
+		i.RecoveryAddresses = slices.Clone(i.RecoveryAddresses)
+		i.Traits = slices.Clone(i.Traits)
+		i.MetadataPublic = slices.Clone(i.MetadataPublic)
+		i.MetadataAdmin = slices.Clone(i.MetadataAdmin)
+		cp.Identity = &i
 	}
-	c.entries[tokenHash] = cacheEntry{session: &cp, until: until}
-}
-
-// forget drops entries of one session, or of every session of an identity
-// except keep.
-func (c *cache) forget(identityID, sessionID, keep uuid.UUID) {
-	if c == nil {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for k, e := range c.entries {
-		s := e.session
-		if s.ID == sessionID || (identityID != uuid.Nil && s.IdentityID == identityID && s.ID != keep) {
-			delete(c.entries, k)
-		}
-	}
-}
-
-// forgetToken drops the entry of a token hash.
-func (c *cache) forgetToken(tokenHash string) {
-	if c == nil {
-		return
-	}
-	c.mu.Lock()
-	delete(c.entries, tokenHash)
-	c.mu.Unlock()
+	return &cp
 }

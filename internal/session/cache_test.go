@@ -17,83 +17,124 @@ func cachedSession(identityID uuid.UUID, now time.Time) *Session {
 	}
 }
 
-func TestCacheDisabledByDefault(t *testing.T) {
-	if c := newCache(0, 10); c != nil {
-		t.Fatal("a zero max age must disable the cache")
-	}
-	var c *cache
-	c.put("h", cachedSession(uuid.New(), time.Now()), time.Now())
-	if _, ok := c.get("h", time.Now()); ok {
+// trustedCache is a cache whose invalidation feed is up to date.
+func trustedCache(cfg CacheConfig, now time.Time) *Cache {
+	c := NewCache(cfg)
+	c.TrustUntil(now.Add(time.Hour))
+	return c
+}
+
+func TestCacheNilNeverAnswers(t *testing.T) {
+	var c *Cache
+	now := time.Now()
+	c.put(c.begin(), "h", cachedSession(uuid.New(), now), nil, now)
+	if c.get("h", now) != nil {
 		t.Fatal("a disabled cache must never answer")
 	}
 }
 
-func TestCacheHonoursMaxAgeAndExpiry(t *testing.T) {
+func TestCacheAnswersOnlyWhileTrusted(t *testing.T) {
 	now := time.Now()
-	c := newCache(time.Second, 10)
+	c := NewCache(CacheConfig{})
 	s := cachedSession(uuid.New(), now)
-	c.put("h", s, now)
-	got, ok := c.get("h", now.Add(500*time.Millisecond))
-	if !ok || got.ID != s.ID {
-		t.Fatalf("expected a hit within max age, got %v %v", got, ok)
+	c.put(c.begin(), "h", s, []byte("{}\n"), now)
+	if c.get("h", now) != nil {
+		t.Fatal("an untrusted cache (not caught up yet) must neither store nor answer")
 	}
-	if _, ok := c.get("h", now.Add(time.Second)); ok {
-		t.Fatal("an entry must not outlive max_age")
+	c.TrustUntil(now.Add(time.Second))
+	c.put(c.begin(), "h", s, []byte("{}\n"), now)
+	if e := c.get("h", now); e == nil || e.session.ID != s.ID {
+		t.Fatal("a trusted cache must answer what it stored")
 	}
-	short := cachedSession(uuid.New(), now)
-	short.ExpiresAt = now.Add(100 * time.Millisecond)
-	c.put("s", short, now)
-	if _, ok := c.get("s", now.Add(200*time.Millisecond)); ok {
-		t.Fatal("an entry must not outlive its session")
+	if c.get("h", now.Add(time.Second)) != nil {
+		t.Fatal("after the trust window the cache must not answer (the feed is late)")
 	}
-}
-
-func TestCacheForgetsRevokedSessions(t *testing.T) {
-	now := time.Now()
-	c := newCache(time.Minute, 10)
-	idA, idB := uuid.New(), uuid.New()
-	a1, a2, b1 := cachedSession(idA, now), cachedSession(idA, now), cachedSession(idB, now)
-	c.put("a1", a1, now)
-	c.put("a2", a2, now)
-	c.put("b1", b1, now)
-
-	c.forget(idA, uuid.Nil, a1.ID) // revoke the others of identity A, keep a1
-	if _, ok := c.get("a2", now); ok {
-		t.Error("a revoked session of identity A is still cached")
-	}
-	if _, ok := c.get("a1", now); !ok {
-		t.Error("the kept session was dropped")
-	}
-	c.forget(uuid.Nil, b1.ID, uuid.Nil)
-	if _, ok := c.get("b1", now); ok {
-		t.Error("a revoked single session is still cached")
-	}
-	c.forgetToken("a1")
-	if _, ok := c.get("a1", now); ok {
-		t.Error("a revoked token is still cached")
+	c.Reset()
+	if c.get("h", now) != nil || c.Stats().Entries != 0 {
+		t.Fatal("Reset must drop everything and stop answering")
 	}
 }
 
-func TestCacheCopiesAreIndependent(t *testing.T) {
+func TestCacheInvalidateDropsEveryEntryOfTheIdentity(t *testing.T) {
 	now := time.Now()
-	c := newCache(time.Minute, 10)
-	c.put("h", cachedSession(uuid.New(), now), now)
-	got, _ := c.get("h", now)
-	got.AuthenticationMethods = append(got.AuthenticationMethods, AuthenticationMethod{Method: "totp"})
-	got.AuthenticationMethods[0].Method = "changed"
-	again, _ := c.get("h", now)
-	if len(again.AuthenticationMethods) != 1 || again.AuthenticationMethods[0].Method != "password" {
-		t.Fatalf("a caller's change leaked into the cache: %+v", again.AuthenticationMethods)
+	c := trustedCache(CacheConfig{}, now)
+	id, other := uuid.New(), uuid.New()
+	c.put(c.begin(), "a", cachedSession(id, now), nil, now)
+	c.put(c.begin(), "b", cachedSession(id, now), nil, now)
+	c.put(c.begin(), "c", cachedSession(other, now), nil, now)
+	c.Invalidate(id)
+	if c.get("a", now) != nil || c.get("b", now) != nil {
+		t.Fatal("every session of an invalidated identity must be dropped")
+	}
+	if c.get("c", now) == nil {
+		t.Fatal("other identities' sessions stay")
+	}
+	if st := c.Stats(); st.Entries != 1 || st.Invalidations != 1 {
+		t.Fatalf("stats after invalidation: %+v", st)
 	}
 }
 
-func TestCacheIsBounded(t *testing.T) {
+// A lookup that read the database before an invalidation arrived must not
+// store what it read: the write may have committed after the read.
+func TestCachePutAfterInvalidationIsDropped(t *testing.T) {
 	now := time.Now()
-	c := newCache(time.Minute, 20)
+	c := trustedCache(CacheConfig{}, now)
+	id := uuid.New()
+	epoch := c.begin()
+	c.Invalidate(id) // arrives while the lookup is reading SQL
+	c.put(epoch, "h", cachedSession(id, now), nil, now)
+	if c.get("h", now) != nil {
+		t.Fatal("a session read before an invalidation must not be cached")
+	}
+}
+
+func TestCacheHonoursExpiryAndMaxAge(t *testing.T) {
+	now := time.Now()
+	c := trustedCache(CacheConfig{MaxAge: time.Minute}, now)
+	s := cachedSession(uuid.New(), now)
+	s.ExpiresAt = now.Add(2 * time.Minute)
+	c.put(c.begin(), "h", s, nil, now)
+	if c.get("h", now.Add(30*time.Second)) == nil {
+		t.Fatal("a hit within max_age expected")
+	}
+	if c.get("h", now.Add(time.Minute)) != nil {
+		t.Fatal("no hit at or after max_age")
+	}
+	c2 := trustedCache(CacheConfig{}, now)
+	c2.put(c2.begin(), "h", s, nil, now)
+	if c2.get("h", now.Add(2*time.Minute)) != nil {
+		t.Fatal("an expired session must never be answered from the cache")
+	}
+}
+
+func TestCacheBoundedByEntriesAndBytes(t *testing.T) {
+	now := time.Now()
+	c := trustedCache(CacheConfig{MaxEntries: 10}, now)
 	for k := 0; k < 100; k++ {
-		c.put(uuid.NewString(), cachedSession(uuid.New(), now), now)
+		c.put(c.begin(), uuid.NewString(), cachedSession(uuid.New(), now), nil, now)
 	}
-	if n := len(c.entries); n > 20 {
-		t.Fatalf("the cache holds %d entries, more than its bound of 20", n)
+	if n := c.Stats().Entries; n != 10 {
+		t.Fatalf("entries: got %d, want the bound 10", n)
+	}
+	body := make([]byte, 1000)
+	c = trustedCache(CacheConfig{MaxBytes: 64 << 10}, now)
+	for k := 0; k < 1000; k++ {
+		c.put(c.begin(), uuid.NewString(), cachedSession(uuid.New(), now), body, now)
+	}
+	if st := c.Stats(); st.Bytes > 64<<10 || st.Entries == 0 || st.Entries >= 1000 {
+		t.Fatalf("bytes bound not kept: %+v", st)
+	}
+}
+
+func TestCopySessionIsIndependent(t *testing.T) {
+	now := time.Now()
+	s := cachedSession(uuid.New(), now)
+	s.Identity.VerifiableAddresses = []identity.VerifiableAddress{{Value: "a@example.org"}}
+	cp := copySession(s)
+	cp.AuthenticationMethods[0].Method = "changed"
+	cp.Identity.VerifiableAddresses[0].Value = "changed"
+	cp.Identity.State = identity.StateInactive
+	if s.AuthenticationMethods[0].Method != "password" || s.Identity.VerifiableAddresses[0].Value != "a@example.org" || !s.Identity.IsActive() {
+		t.Fatal("changing a copy changed the cached session")
 	}
 }

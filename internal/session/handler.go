@@ -40,7 +40,8 @@ func ErrSessionInactive() *httpx.Error {
 // Whoami answers GET /sessions/whoami (and the other methods Kratos
 // accepts there) with the caller's session.
 func (h *Handler) Whoami(w http.ResponseWriter, r *http.Request) {
-	s, err := h.m.FromRequest(r.Context(), r)
+	token, _ := h.m.TokenFromRequest(r)
+	e, err := h.m.lookup(r.Context(), token)
 	if err != nil {
 		if errors.Is(err, ErrNoSession) {
 			err = errNoValidSession()
@@ -48,6 +49,7 @@ func (h *Handler) Whoami(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, err)
 		return
 	}
+	s := e.session // shared with the cache: read only
 	if !AALSatisfied(s, RequiredAAL(h.m.cfg.WhoamiRequiredAAL, s.Identity)) {
 		httpx.WriteError(w, r, h.m.ErrAAL2Required(""))
 		return
@@ -56,6 +58,11 @@ func (h *Handler) Whoami(w http.ResponseWriter, r *http.Request) {
 	hdr := w.Header()
 	hdr["X-Kratos-Authenticated-Identity-Id"] = []string{s.Identity.ID.String()}
 	hdr["Content-Type"] = []string{"application/json; charset=utf-8"}
+	if e.whoami != nil {
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(e.whoami)
+		return
+	}
 	buf := whoamiBuffers.Get().(*[]byte)
 	*buf = append(s.AppendJSON((*buf)[:0]), '\n')
 	w.WriteHeader(http.StatusOK)

@@ -39,12 +39,12 @@ type Config struct {
 	WhoamiRequiredAAL string
 	// PublicURL is used for redirect_browser_to in AAL errors.
 	PublicURL string
-	// CacheMaxAge is session.cache.max_age: how long a checked session may
-	// be served from memory (0, the default, disables the cache).
-	CacheMaxAge time.Duration
 	// KratosCookieSecrets (secrets.cookie, else secrets.default) open
 	// session cookies written by Ory Kratos before a move to Hoplite.
 	KratosCookieSecrets []string
+	// Cache, when set, answers session checks from memory; the storage
+	// layer keeps it exact (see Cache).
+	Cache *Cache
 }
 
 // Manager issues and checks sessions.
@@ -52,7 +52,7 @@ type Manager struct {
 	store     Store
 	hasher    *secret.TokenHasher
 	logoutKey *secret.TokenHasher
-	cache     *cache
+	cache     *Cache
 	kratos    *kratosCookie
 	cfg       Config
 	expose    func(*identity.Identity) *identity.Identity
@@ -80,7 +80,7 @@ func NewManager(st Store, secrets []string, cfg Config, expose func(*identity.Id
 		store: st, cfg: cfg, expose: expose,
 		hasher:    secret.NewTokenHasher("session-token", secrets),
 		logoutKey: secret.NewTokenHasher("logout-token", secrets),
-		cache:     newCache(cfg.CacheMaxAge, 100_000),
+		cache:     cfg.Cache,
 		kratos:    newKratosCookie(cfg.Cookie.Name, cfg.KratosCookieSecrets),
 	}
 }
@@ -141,12 +141,7 @@ func (m *Manager) Refresh(ctx context.Context, s *Session, meth AuthenticationMe
 	s.AAL = s.ComputeAAL()
 	s.AuthenticatedAt, s.IssuedAt, s.UpdatedAt = now, now, now
 	s.ExpiresAt = now.Add(m.cfg.Lifespan)
-	m.cache.forget(uuid.Nil, s.ID, uuid.Nil)
-	err := m.store.UpdateSession(ctx, s)
-	// Forget again: a request with the old state may have cached the
-	// session between the first forget and the update.
-	m.cache.forget(uuid.Nil, s.ID, uuid.Nil)
-	return err
+	return m.store.UpdateSession(ctx, s)
 }
 
 // Reauthenticate is Refresh for a login that re-authenticates the session
@@ -229,15 +224,35 @@ func (m *Manager) FromRequest(ctx context.Context, r *http.Request) (*Session, e
 }
 
 // FromToken returns the active session a token belongs to, or ErrNoSession.
+// The caller owns the session it gets.
 func (m *Manager) FromToken(ctx context.Context, token string) (*Session, error) {
+	e, err := m.lookup(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	if m.cache != nil {
+		return copySession(e.session), nil
+	}
+	return e.session, nil
+}
+
+// lookup finds the active session of a token: in the cache, or in the
+// database (then caching it). With a cache the entry is shared and must not
+// be changed; without one, its session belongs to the caller and whoami is
+// nil.
+func (m *Manager) lookup(ctx context.Context, token string) (*cacheEntry, error) {
 	if token == "" || len(token) > 512 {
 		return nil, ErrNoSession
 	}
 	now := time.Now()
 	first := m.hasher.Hash(token)
-	if s, ok := m.cache.get(first, now); ok {
-		return m.checkIdle(ctx, s, now)
+	if e := m.cache.get(first, now); e != nil {
+		if _, err := m.checkIdle(ctx, e.session, now); err != nil {
+			return nil, err
+		}
+		return e, nil
 	}
+	epoch := m.cache.begin()
 	// The current secret's hash first; older secrets only on a miss (a
 	// rotation in progress).
 	for k := 0; k < m.hasher.Len(); k++ {
@@ -259,8 +274,12 @@ func (m *Manager) FromToken(ctx context.Context, token string) (*Session, error)
 		if s, err = m.checkIdle(ctx, s, now); err != nil {
 			return nil, err
 		}
-		m.cache.put(first, s, now)
-		return s, nil
+		e := &cacheEntry{session: s}
+		if m.cache != nil {
+			e.whoami = append(s.AppendJSON(nil), '\n')
+			m.cache.put(epoch, first, s, e.whoami, now)
+		}
+		return e, nil
 	}
 	return nil, ErrNoSession
 }
@@ -277,21 +296,18 @@ func (m *Manager) checkIdle(ctx context.Context, s *Session, now time.Time) (*Se
 	}
 	since := now.Sub(s.LastActivity())
 	if since > idle {
-		m.cache.forget(uuid.Nil, s.ID, uuid.Nil)
 		return nil, ErrNoSession
 	}
 	if since < idle/16 {
 		return s, nil
 	}
-	if err := m.store.TouchSession(ctx, s.ID, now); err != nil {
+	// The store drops the cached copies, which hold the previous time.
+	if err := m.store.TouchSession(ctx, s.ID, s.IdentityID, now); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			m.cache.forget(uuid.Nil, s.ID, uuid.Nil)
 			return nil, ErrNoSession
 		}
 		return nil, err
 	}
-	// The cached copy holds the previous time; the next check reloads.
-	m.cache.forget(uuid.Nil, s.ID, uuid.Nil)
 	return s, nil
 }
 
@@ -316,7 +332,6 @@ func (m *Manager) RevokeToken(ctx context.Context, token string) (found bool, er
 		return false, nil
 	}
 	for _, h := range m.hasher.Candidates(token) {
-		m.cache.forgetToken(h)
 		ok, err := m.store.RevokeSessionByTokenHash(ctx, h)
 		if ok && err == nil {
 			m.revoked(ctx, uuid.Nil, map[string]any{"reason": "logout"})
@@ -335,7 +350,6 @@ func (m *Manager) Revoke(ctx context.Context, s *Session) error {
 
 // RevokeByID deactivates one session of an identity by id.
 func (m *Manager) RevokeByID(ctx context.Context, identityID, sessionID uuid.UUID) error {
-	m.cache.forget(uuid.Nil, sessionID, uuid.Nil)
 	if err := m.store.RevokeSession(ctx, identityID, sessionID); err != nil {
 		return err
 	}
@@ -345,7 +359,6 @@ func (m *Manager) RevokeByID(ctx context.Context, identityID, sessionID uuid.UUI
 
 // RevokeOthers deactivates every other session of the identity.
 func (m *Manager) RevokeOthers(ctx context.Context, identityID, keep uuid.UUID) (int, error) {
-	m.cache.forget(identityID, uuid.Nil, keep)
 	n, err := m.store.RevokeSessionsExcept(ctx, identityID, keep)
 	if err == nil && n > 0 {
 		m.revoked(ctx, identityID, map[string]any{"reason": "others", "count": n})
@@ -355,7 +368,6 @@ func (m *Manager) RevokeOthers(ctx context.Context, identityID, keep uuid.UUID) 
 
 // DeleteAll removes every session of the identity (admin).
 func (m *Manager) DeleteAll(ctx context.Context, identityID uuid.UUID) (int, error) {
-	m.cache.forget(identityID, uuid.Nil, uuid.Nil)
 	n, err := m.store.DeleteSessionsOfIdentity(ctx, identityID)
 	if err == nil && n > 0 {
 		m.revoked(ctx, identityID, map[string]any{"reason": "admin", "count": n})

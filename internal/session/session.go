@@ -102,7 +102,7 @@ type Store interface {
 	SessionByTokenHash(ctx context.Context, tokenHash string) (*Session, error)
 	UpdateSession(ctx context.Context, s *Session) error
 	// TouchSession records a use of an active session at time at.
-	TouchSession(ctx context.Context, id uuid.UUID, at time.Time) error
+	TouchSession(ctx context.Context, id, identityID uuid.UUID, at time.Time) error
 	ListSessions(ctx context.Context, identityID uuid.UUID, f ListFilter, offset, limit int) ([]*Session, error)
 	RevokeSession(ctx context.Context, identityID, sessionID uuid.UUID) error
 	RevokeSessionsExcept(ctx context.Context, identityID, keep uuid.UUID) (int, error)

@@ -45,6 +45,11 @@ type Store struct {
 	// the process.
 	InMemory bool
 
+	// dsn is the driver DSN, for the dedicated LISTEN connection.
+	dsn string
+	// sink learns the identities this instance's writes invalidate.
+	sink InvalidationSink
+
 	rebound sync.Map // query text with "?" → dialect text (PostgreSQL only)
 	stmts   sync.Map // dialect query text → *sql.Stmt, for the hot paths
 }
@@ -254,7 +259,7 @@ func Open(ctx context.Context, dsn string, wrap ...ConnectorWrapper) (*Store, er
 	if p.Pool.MaxConnLifetime > 0 {
 		db.SetConnMaxLifetime(p.Pool.MaxConnLifetime)
 	}
-	s := &Store{db: db, dialect: p.Dialect, InMemory: p.InMemory}
+	s := &Store{db: db, dialect: p.Dialect, InMemory: p.InMemory, dsn: p.DriverDSN}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := db.PingContext(pingCtx); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -157,21 +158,21 @@ func (s *Store) CreateIdentity(ctx context.Context, i *identity.Identity) error 
 
 // UpdateIdentity replaces an identity's fields, credentials and addresses.
 func (s *Store) UpdateIdentity(ctx context.Context, i *identity.Identity) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.txInvalidating(ctx, func(tx *sql.Tx) ([]uuid.UUID, error) {
 		res, err := tx.ExecContext(ctx, s.q(`UPDATE identities SET schema_id = ?, traits = ?, state = ?, state_changed_at = ?, available_aal = ?, metadata_public = ?, metadata_admin = ?, updated_at = ? WHERE id = ?`),
 			i.SchemaID, string(i.Traits), string(i.State), nullTime(i.StateChangedAt), i.AvailableAAL, nullJSON(i.MetadataPublic), nullJSON(i.MetadataAdmin), i.UpdatedAt, i.ID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return store.ErrNotFound
+			return nil, store.ErrNotFound
 		}
 		for _, table := range []string{"identity_credential_identifiers", "identity_credentials", "identity_verifiable_addresses", "identity_recovery_addresses"} {
 			if _, err := tx.ExecContext(ctx, s.q("DELETE FROM "+table+" WHERE identity_id = ?"), i.ID); err != nil {
-				return err
+				return nil, err
 			}
 		}
-		return s.insertIdentityChildren(ctx, tx, i)
+		return []uuid.UUID{i.ID}, s.insertIdentityChildren(ctx, tx, i)
 	})
 }
 
@@ -396,14 +397,16 @@ func (s *Store) loadAddresses(ctx context.Context, lo, hi uuid.UUID, byID map[uu
 // DeleteIdentity removes an identity; everything that belongs to it goes
 // with it (foreign keys cascade).
 func (s *Store) DeleteIdentity(ctx context.Context, id uuid.UUID) error {
-	res, err := s.db.ExecContext(ctx, s.q("DELETE FROM identities WHERE id = ?"), id)
-	if err != nil {
-		return s.mapErr(err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return store.ErrNotFound
-	}
-	return nil
+	return s.txInvalidating(ctx, func(tx *sql.Tx) ([]uuid.UUID, error) {
+		res, err := tx.ExecContext(ctx, s.q("DELETE FROM identities WHERE id = ?"), id)
+		if err != nil {
+			return nil, err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil, store.ErrNotFound
+		}
+		return []uuid.UUID{id}, nil
+	})
 }
 
 // FindByCredentialsIdentifier finds the identity owning identifier for the
@@ -429,15 +432,17 @@ func (s *Store) FindByCredentialsIdentifier(ctx context.Context, t identity.Cred
 // UpdateCredentialsConfig replaces the config of one kind of credentials (for
 // example a password re-hashed after login) without touching anything else.
 func (s *Store) UpdateCredentialsConfig(ctx context.Context, identityID uuid.UUID, t identity.CredentialsType, config json.RawMessage) error {
-	res, err := s.db.ExecContext(ctx, s.q("UPDATE identity_credentials SET config = ?, updated_at = ? WHERE identity_id = ? AND type = ?"),
-		string(config), identity.Now(), identityID, string(t))
-	if err != nil {
-		return s.mapErr(err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return store.ErrNotFound
-	}
-	return nil
+	return s.txInvalidating(ctx, func(tx *sql.Tx) ([]uuid.UUID, error) {
+		res, err := tx.ExecContext(ctx, s.q("UPDATE identity_credentials SET config = ?, updated_at = ? WHERE identity_id = ? AND type = ?"),
+			string(config), identity.Now(), identityID, string(t))
+		if err != nil {
+			return nil, err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil, store.ErrNotFound
+		}
+		return []uuid.UUID{identityID}, nil
+	})
 }
 
 // SwapCredentialsConfig replaces the config of an identity's credentials
@@ -466,15 +471,20 @@ func (s *Store) SwapCredentialsConfig(ctx context.Context, identityID uuid.UUID,
 
 // UpdateVerifiableAddress stores an address's verification state.
 func (s *Store) UpdateVerifiableAddress(ctx context.Context, a *identity.VerifiableAddress) error {
-	res, err := s.db.ExecContext(ctx, s.q("UPDATE identity_verifiable_addresses SET verified = ?, status = ?, verified_at = ?, updated_at = ? WHERE id = ?"),
-		a.Verified, a.Status, nullTime(a.VerifiedAt), a.UpdatedAt, a.ID)
-	if err != nil {
-		return s.mapErr(err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("verifiable address %s: %w", a.ID, store.ErrNotFound)
-	}
-	return nil
+	return s.txInvalidating(ctx, func(tx *sql.Tx) ([]uuid.UUID, error) {
+		var identityID uuid.UUID
+		if err := tx.QueryRowContext(ctx, s.q("SELECT identity_id FROM identity_verifiable_addresses WHERE id = ?"), a.ID).Scan(&identityID); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return nil, fmt.Errorf("verifiable address %s: %w", a.ID, store.ErrNotFound)
+			}
+			return nil, err
+		}
+		if _, err := tx.ExecContext(ctx, s.q("UPDATE identity_verifiable_addresses SET verified = ?, status = ?, verified_at = ?, updated_at = ? WHERE id = ?"),
+			a.Verified, a.Status, nullTime(a.VerifiedAt), a.UpdatedAt, a.ID); err != nil {
+			return nil, err
+		}
+		return []uuid.UUID{identityID}, nil
+	})
 }
 
 // FindVerifiableAddress looks an address up by via and value.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/google/uuid"
@@ -86,28 +87,34 @@ func (s *Store) UpdateSession(ctx context.Context, sess *session.Session) error 
 	// this request held the session in memory wins, and the copy in memory
 	// (still active) never turns it back on. A new token hash (rotation)
 	// is written when the caller set one.
-	res, err := s.db.ExecContext(ctx, s.q(`UPDATE sessions SET token_hash = COALESCE(NULLIF(?, ''), token_hash), active = ?, aal = ?, authentication_methods = ?, issued_at = ?, expires_at = ?, authenticated_at = ?, updated_at = ? WHERE id = ? AND active = ?`),
-		sess.TokenHash, sess.Active, sess.AAL, methodsJSON(sess), sess.IssuedAt, sess.ExpiresAt, sess.AuthenticatedAt, sess.UpdatedAt, sess.ID, true)
-	if err != nil {
-		return s.mapErr(err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return store.ErrNotFound
-	}
-	return nil
+	return s.txInvalidating(ctx, func(tx *sql.Tx) ([]uuid.UUID, error) {
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE sessions SET token_hash = COALESCE(NULLIF(?, ''), token_hash), active = ?, aal = ?, authentication_methods = ?, issued_at = ?, expires_at = ?, authenticated_at = ?, updated_at = ? WHERE id = ? AND active = ?`),
+			sess.TokenHash, sess.Active, sess.AAL, methodsJSON(sess), sess.IssuedAt, sess.ExpiresAt, sess.AuthenticatedAt, sess.UpdatedAt, sess.ID, true)
+		if err != nil {
+			return nil, err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil, store.ErrNotFound
+		}
+		return []uuid.UUID{sess.IdentityID}, nil
+	})
 }
 
 // TouchSession records a use of an active session (for
-// session.idle_timeout); store.ErrNotFound when it is not active.
-func (s *Store) TouchSession(ctx context.Context, id uuid.UUID, at time.Time) error {
-	res, err := s.db.ExecContext(ctx, s.q(`UPDATE sessions SET last_seen_at = ? WHERE id = ? AND active = ?`), at.UTC(), id, true)
-	if err != nil {
-		return s.mapErr(err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return store.ErrNotFound
-	}
-	return nil
+// session.idle_timeout); store.ErrNotFound when it is not active. Cached
+// copies of the identity's sessions are dropped everywhere, so that no
+// instance keeps judging idleness by the previous use.
+func (s *Store) TouchSession(ctx context.Context, id, identityID uuid.UUID, at time.Time) error {
+	return s.txInvalidating(ctx, func(tx *sql.Tx) ([]uuid.UUID, error) {
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE sessions SET last_seen_at = ? WHERE id = ? AND active = ?`), at.UTC(), id, true)
+		if err != nil {
+			return nil, err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil, store.ErrNotFound
+		}
+		return []uuid.UUID{identityID}, nil
+	})
 }
 
 // ListSessions lists an identity's sessions, newest first, each carrying the
@@ -165,44 +172,70 @@ func (s *Store) ListSessions(ctx context.Context, identityID uuid.UUID, f sessio
 
 // RevokeSession deactivates one session of an identity.
 func (s *Store) RevokeSession(ctx context.Context, identityID, sessionID uuid.UUID) error {
-	res, err := s.db.ExecContext(ctx, s.q("UPDATE sessions SET active = ?, updated_at = ? WHERE id = ? AND identity_id = ?"), false, identity.Now(), sessionID, identityID)
-	if err != nil {
-		return s.mapErr(err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return store.ErrNotFound
-	}
-	return nil
+	return s.txInvalidating(ctx, func(tx *sql.Tx) ([]uuid.UUID, error) {
+		res, err := tx.ExecContext(ctx, s.q("UPDATE sessions SET active = ?, updated_at = ? WHERE id = ? AND identity_id = ?"), false, identity.Now(), sessionID, identityID)
+		if err != nil {
+			return nil, err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil, store.ErrNotFound
+		}
+		return []uuid.UUID{identityID}, nil
+	})
 }
 
 // RevokeSessionsExcept deactivates every session of the identity but keep.
 // The count it returns covers all those sessions, revoked before or not:
 // that is the count Kratos answers DELETE /sessions with.
 func (s *Store) RevokeSessionsExcept(ctx context.Context, identityID, keep uuid.UUID) (int, error) {
-	res, err := s.db.ExecContext(ctx, s.q("UPDATE sessions SET active = ?, updated_at = ? WHERE identity_id = ? AND id <> ?"), false, identity.Now(), identityID, keep)
-	if err != nil {
-		return 0, s.mapErr(err)
-	}
-	n, _ := res.RowsAffected()
-	return int(n), nil
+	var n int64
+	err := s.txInvalidating(ctx, func(tx *sql.Tx) ([]uuid.UUID, error) {
+		res, err := tx.ExecContext(ctx, s.q("UPDATE sessions SET active = ?, updated_at = ? WHERE identity_id = ? AND id <> ?"), false, identity.Now(), identityID, keep)
+		if err != nil {
+			return nil, err
+		}
+		if n, _ = res.RowsAffected(); n == 0 {
+			return nil, nil
+		}
+		return []uuid.UUID{identityID}, nil
+	})
+	return int(n), err
 }
 
 // RevokeSessionByTokenHash deactivates the session with the token hash.
 func (s *Store) RevokeSessionByTokenHash(ctx context.Context, tokenHash string) (bool, error) {
-	res, err := s.db.ExecContext(ctx, s.q("UPDATE sessions SET active = ?, updated_at = ? WHERE token_hash = ?"), false, identity.Now(), tokenHash)
-	if err != nil {
-		return false, s.mapErr(err)
-	}
-	n, _ := res.RowsAffected()
-	return n > 0, nil
+	found := false
+	err := s.txInvalidating(ctx, func(tx *sql.Tx) ([]uuid.UUID, error) {
+		var identityID uuid.UUID
+		err := tx.QueryRowContext(ctx, s.q("SELECT identity_id FROM sessions WHERE token_hash = ?"), tokenHash).Scan(&identityID)
+		if errors.Is(err, sql.ErrNoRows) {
+			found = false
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if _, err := tx.ExecContext(ctx, s.q("UPDATE sessions SET active = ?, updated_at = ? WHERE token_hash = ?"), false, identity.Now(), tokenHash); err != nil {
+			return nil, err
+		}
+		found = true
+		return []uuid.UUID{identityID}, nil
+	})
+	return found, err
 }
 
 // DeleteSessionsOfIdentity removes every session row of the identity.
 func (s *Store) DeleteSessionsOfIdentity(ctx context.Context, identityID uuid.UUID) (int, error) {
-	res, err := s.db.ExecContext(ctx, s.q("DELETE FROM sessions WHERE identity_id = ?"), identityID)
-	if err != nil {
-		return 0, s.mapErr(err)
-	}
-	n, _ := res.RowsAffected()
-	return int(n), nil
+	var n int64
+	err := s.txInvalidating(ctx, func(tx *sql.Tx) ([]uuid.UUID, error) {
+		res, err := tx.ExecContext(ctx, s.q("DELETE FROM sessions WHERE identity_id = ?"), identityID)
+		if err != nil {
+			return nil, err
+		}
+		if n, _ = res.RowsAffected(); n == 0 {
+			return nil, nil
+		}
+		return []uuid.UUID{identityID}, nil
+	})
+	return int(n), err
 }
