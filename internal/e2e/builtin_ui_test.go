@@ -500,3 +500,60 @@ func TestBuiltinUIHeadersAndExpiry(t *testing.T) {
 		t.Errorf("an expired form did not restart with its message: flow %s (old %s), messages %+v", p.query("flow"), old, p.Messages)
 	}
 }
+
+// TOTP through the built-in pages: set up in settings from the page's QR
+// code and key, then a second-step sign-in page asking for the code.
+func TestBuiltinUITOTP(t *testing.T) {
+	chromium := btChromium(t)
+	t.Parallel()
+	s := startDevServer(t, "SELFSERVICE_METHODS_TOTP_ENABLED=true")
+	b := btOpenBrowser(t, chromium)
+	const email, password = "grace@example.org", "Compiler-Pioneer-1952"
+
+	b.open(s.public + "ui/registration")
+	uiFill(b, "traits.email", email)
+	uiFill(b, "password", password)
+	uiExpectPath(t, s, uiPress(b, "method", "password"), "/ui/")
+
+	p := uiLink(b, "Account settings")
+	uiExpectPath(t, s, p, "/ui/settings")
+	if src := b.eval(`(document.querySelector("img#totp_qr") || {}).src || ""`); !strings.HasPrefix(src, "data:image/png;base64,") {
+		t.Fatalf("the QR code is not shown as an inline PNG: %q", src)
+	}
+	key := strings.TrimSpace(b.eval(`(document.querySelector("#totp_secret_key code") || {}).textContent || ""`))
+	if len(key) < 16 {
+		t.Fatalf("no TOTP key on the page: %q", key)
+	}
+	uiShot(t, b, "settings-totp")
+	uiFill(b, "totp_code", mfaCode(t, key, 0))
+	p = uiPress(b, "method", "totp")
+	if !uiHasMessage(p, 1050001) {
+		t.Fatalf("TOTP was not saved: %s %+v", p, p.Messages)
+	}
+
+	// Signing in again asks for the second step on its own page.
+	uiLink(b, "Back to your account")
+	uiLink(b, "Sign out")
+	uiFill(b, "identifier", email)
+	uiFill(b, "password", password)
+	p = uiPress(b, "method", "password")
+	uiExpectPath(t, s, p, "/ui/login")
+	if p.query("flow") == "" || !uiHasMessage(p, 1010004) {
+		t.Fatalf("no second-step page: %s %+v", p, p.Messages)
+	}
+	if ac := b.eval(`(document.querySelector('input[name="totp_code"]') || {}).autocomplete || ""`); ac != "one-time-code" {
+		t.Errorf("totp_code autocomplete %q", ac)
+	}
+	uiShot(t, b, "login-totp")
+	uiFill(b, "totp_code", "000000")
+	p = uiPress(b, "method", "totp")
+	if !uiHasMessage(p, 4000008) {
+		t.Fatalf("a wrong code was not refused: %+v", p.Messages)
+	}
+	uiFill(b, "totp_code", mfaCode(t, key, 1))
+	p = uiPress(b, "method", "totp")
+	uiExpectPath(t, s, p, "/ui/")
+	if !strings.Contains(p.Text, "aal2") {
+		t.Errorf("the home page does not show aal2: %s", p)
+	}
+}
