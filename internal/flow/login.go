@@ -183,10 +183,19 @@ func (e *Engine) finishLogin(w http.ResponseWriter, r *http.Request, f *Flow, b 
 	metrics.NoteFlow(ctx, method, "")
 	var s *session.Session
 	refreshing := current != nil && current.IdentityID == i.ID && (f.Refresh || f.RequestedAAL == identity.AAL2)
+	rotate := false
 	if refreshing {
 		s = current
-		// The session gets a new token when it is stored (Reauthenticate),
-		// answered below as session_token or in the cookie.
+		// A browser's session gets a new token when it is stored
+		// (Reauthenticate), set in the cookie below, so a cookie that leaked
+		// before does not carry the new authentication. A token presented
+		// by a native app is kept, as Kratos keeps it: apps go on using the
+		// token they hold after a refresh or a second factor.
+		token, fromCookie := e.Sessions.TokenFromRequest(r)
+		rotate = fromCookie
+		if !rotate {
+			s.Token = token
+		}
 	} else {
 		s = e.Sessions.New(i, meth)
 	}
@@ -202,9 +211,12 @@ func (e *Engine) finishLogin(w http.ResponseWriter, r *http.Request, f *Flow, b 
 		}
 	}
 	var err error
-	if refreshing {
+	switch {
+	case refreshing && rotate:
 		err = e.Sessions.Reauthenticate(ctx, s, meth)
-	} else {
+	case refreshing:
+		err = e.Sessions.Refresh(ctx, s, meth)
+	default:
 		err = e.Sessions.Persist(ctx, s)
 	}
 	if errors.Is(err, store.ErrNotFound) {
