@@ -36,6 +36,16 @@ const (
 	CredentialsWebAuthn     CredentialsType = "webauthn"
 )
 
+// SetCredentials gives i new credentials of type t (created now), keyed by
+// the identity's own id, as second factors are: their config is all they
+// hold.
+func (i *Identity) SetCredentials(t CredentialsType, config json.RawMessage, now time.Time) {
+	if i.Credentials == nil {
+		i.Credentials = map[CredentialsType]Credentials{}
+	}
+	i.Credentials[t] = Credentials{Type: t, Identifiers: []string{i.ID.String()}, Config: config, CreatedAt: now, UpdatedAt: now}
+}
+
 // CredentialsTypes lists the types of i's credentials in a stable (sorted)
 // order. Storage keeps every type it is given, known to this build or not.
 func (i *Identity) CredentialsTypes() []CredentialsType {

@@ -316,13 +316,7 @@ func (m *Method) Settings(ctx context.Context, r *http.Request, f *flow.Flow, b 
 		if err != nil {
 			return nil, err
 		}
-		now := identity.Now()
-		if i.Credentials == nil {
-			i.Credentials = map[identity.CredentialsType]identity.Credentials{}
-		}
-		i.Credentials[identity.CredentialsLookupSecret] = identity.Credentials{
-			Type: identity.CredentialsLookupSecret, Identifiers: []string{i.ID.String()}, Config: raw, CreatedAt: now, UpdatedAt: now,
-		}
+		i.SetCredentials(identity.CredentialsLookupSecret, raw, identity.Now())
 		f.DeleteInternal(pendingKey)
 		return &flow.Result{Identity: i, AAL: identity.AAL2}, nil
 	default: // disable

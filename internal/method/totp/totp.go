@@ -307,13 +307,7 @@ func (m *Method) Settings(ctx context.Context, r *http.Request, f *flow.Flow, b 
 	if err != nil {
 		return nil, err
 	}
-	now := identity.Now()
-	if i.Credentials == nil {
-		i.Credentials = map[identity.CredentialsType]identity.Credentials{}
-	}
-	i.Credentials[identity.CredentialsTOTP] = identity.Credentials{
-		Type: identity.CredentialsTOTP, Identifiers: []string{i.ID.String()}, Config: cfg, CreatedAt: now, UpdatedAt: now,
-	}
+	i.SetCredentials(identity.CredentialsTOTP, cfg, identity.Now())
 	f.DeleteInternal(pendingKey)
 	return &flow.Result{Identity: i, AAL: identity.AAL2}, nil
 }
