@@ -35,19 +35,11 @@ const (
 	maxJSONDepth    = 32
 )
 
-// secretQueryFields are never taken from a query string: a URL ends up in
-// proxy and server logs, browser history and Referer headers.
-var secretQueryFields = []string{"password"}
-
 // DecodeBody reads a submission: a JSON object, an urlencoded or multipart
 // form, or (for GET submissions such as links in emails) the query string.
 func DecodeBody(r *http.Request) (*Body, error) {
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
-		q := r.URL.Query()
-		for _, name := range secretQueryFields {
-			q.Del(name)
-		}
-		return fromValues(q)
+		return fromValues(r.URL.Query())
 	}
 	mt := httpx.MediaType(r)
 	switch {

@@ -338,7 +338,7 @@ func (e *Engine) loadFlowForSubmit(w http.ResponseWriter, r *http.Request, k Kin
 // (anti-CSRF for browser flows, no browser traits for API flows). On
 // failure it answers and returns nil.
 func (e *Engine) readSubmission(w http.ResponseWriter, r *http.Request, f *Flow) *Body {
-	b, err := DecodeBody(r)
+	b, err := e.decode(r)
 	if err != nil {
 		e.fail(w, r, f, nil, err)
 		return nil
@@ -509,3 +509,17 @@ func redirect(w http.ResponseWriter, r *http.Request, to string, code int) {
 
 // stamp is the engine clock's time at storage precision (see identity.Now).
 func (e *Engine) stamp() time.Time { return e.now().UTC().Truncate(time.Microsecond) }
+
+// decode reads a submission (DecodeBody). The methods' secret inputs
+// (passwords, one-time codes) are never taken from a query string: a URL
+// ends up in proxy and server logs, browser history and Referer headers.
+func (e *Engine) decode(r *http.Request) (*Body, error) {
+	b, err := DecodeBody(r)
+	if err != nil || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
+		return b, err
+	}
+	for _, name := range e.secretInputs {
+		delete(b.values, name)
+	}
+	return b, nil
+}

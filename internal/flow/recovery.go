@@ -139,7 +139,7 @@ func (e *Engine) submitAddressFlow(w http.ResponseWriter, r *http.Request, k Kin
 	if f == nil {
 		return
 	}
-	b, err := DecodeBody(r)
+	b, err := e.decode(r)
 	if err != nil {
 		e.fail(w, r, f, nil, err)
 		return
