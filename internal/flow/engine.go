@@ -185,61 +185,52 @@ func isHTML(r *http.Request, f *Flow) bool {
 	return f.Type == TypeBrowser && !httpx.IsJSONRequest(r)
 }
 
-// writeNewFlow answers a flow init: browsers go to the UI, everything else
-// gets the flow as JSON.
-func (e *Engine) writeNewFlow(w http.ResponseWriter, r *http.Request, f *Flow) {
+// newFlowAnswer answers a flow init: browsers go to the UI, everything
+// else gets the flow as JSON.
+func (e *Engine) newFlowAnswer(r *http.Request, f *Flow) answer {
 	if f.Type == TypeBrowser && !httpx.WantsJSON(r) {
-		http.Redirect(w, r, e.UIRedirectURL(f.Kind, f.ID), http.StatusSeeOther)
-		return
+		return redirectAnswer(e.UIRedirectURL(f.Kind, f.ID), http.StatusSeeOther)
 	}
-	httpx.WriteJSON(w, http.StatusOK, f)
+	return flowAnswer(f, http.StatusOK)
 }
 
-// answerSignedIn answers an init request from someone signed in already:
+// signedInAnswer answers an init request from someone signed in already:
 // browsers go on to the validated return_to (or the default return URL)
 // with code; API and JSON clients get err.
-func (e *Engine) answerSignedIn(w http.ResponseWriter, r *http.Request, t Type, err *httpx.Error, code int) {
+func (e *Engine) signedInAnswer(r *http.Request, t Type, err *httpx.Error, code int) answer {
 	if t == TypeBrowser && !httpx.WantsJSON(r) {
 		to, rerr := e.returnTo.Target(&Flow{RequestURL: requestURL(r)}, e.Config.DefaultReturnURL)
 		if rerr != nil {
-			e.initError(w, r, t, rerr)
-			return
+			return initFailure(r, t, rerr)
 		}
-		redirect(w, r, to, code)
-		return
+		return redirectAnswer(to, code)
 	}
-	e.initError(w, r, t, err)
+	return initFailure(r, t, err)
 }
 
 // storeNewFlow runs the "before" hooks of a new login or registration flow,
 // stores it and answers the init request.
-func (e *Engine) storeNewFlow(w http.ResponseWriter, r *http.Request, f *Flow) {
+func (e *Engine) storeNewFlow(r *http.Request, f *Flow) answer {
 	if e.Hooks != nil {
 		if err := e.Hooks.Before(r.Context(), r, f); err != nil {
-			e.initError(w, r, f.Type, err)
-			return
+			return initFailure(r, f.Type, err)
 		}
 	}
 	if err := e.Store.CreateFlow(r.Context(), f); err != nil {
-		e.initError(w, r, f.Type, err)
-		return
+		return initFailure(r, f.Type, err)
 	}
-	e.writeNewFlow(w, r, f)
+	return e.newFlowAnswer(r, f)
 }
 
-// initError answers a failed flow init.
-func (e *Engine) initError(w http.ResponseWriter, r *http.Request, t Type, err error) {
+// initFailure answers a failed flow init.
+func initFailure(r *http.Request, t Type, err error) answer {
 	// A failed "before" web hook says which hook failed and how.
 	var pr interface{ PublicReason() string }
 	var he *httpx.Error
 	if !errors.As(err, &he) && errors.As(err, &pr) {
 		err = httpx.Internal(err).WithReason(pr.PublicReason())
 	}
-	if t == TypeAPI || httpx.WantsJSON(r) {
-		httpx.WriteError(w, r, err)
-		return
-	}
-	e.ForwardError(w, r, err)
+	return errorAnswer(t == TypeAPI || httpx.WantsJSON(r), err)
 }
 
 // parseFlowID reads ?flow= (submit) or ?id= (fetch).
@@ -267,24 +258,21 @@ func (e *Engine) loadFlow(ctx context.Context, id uuid.UUID, k Kind) (*Flow, err
 
 // Fetch serves GET /self-service/<kind>/flows?id=.
 func (e *Engine) Fetch(k Kind) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+	return e.handle(func(w http.ResponseWriter, r *http.Request) answer {
 		id, err := uuid.Parse(r.URL.Query().Get("id"))
 		if err != nil {
-			httpx.WriteError(w, r, errFlowNotFound().WithReason("The id query parameter is missing or is not a valid flow id."))
-			return
+			return envelopeAnswer(errFlowNotFound().WithReason("The id query parameter is missing or is not a valid flow id."))
 		}
 		f, err := e.View(r, k, id)
 		var ns *settingsNoSessionError
 		if errors.As(err, &ns) && ns.browser && !httpx.WantsJSON(r) {
-			redirect(w, r, e.Config.Kinds[Login].UIURL, http.StatusFound)
-			return
+			return redirectAnswer(e.Config.Kinds[Login].UIURL, http.StatusFound)
 		}
 		if err != nil {
-			httpx.WriteError(w, r, err)
-			return
+			return envelopeAnswer(err)
 		}
-		httpx.WriteJSON(w, http.StatusOK, f)
-	}
+		return flowAnswer(f, http.StatusOK)
+	})
 }
 
 func csrfViolationOnFetch(r *http.Request) error {
@@ -298,75 +286,40 @@ func (e *Engine) errFetchExpired(f *Flow) *httpx.Error {
 	} else {
 		err = err.WithDetail("api", e.PublicURL("/self-service/"+string(f.Kind)+"/api", nil))
 	}
-	// Kratos gives the error an id only for login and registration.
-	if f.Kind == Login || f.Kind == Registration {
+	if kindAnswers[f.Kind].expiredErrorID {
 		err = err.WithID("self_service_flow_expired")
 	}
 	return err
 }
 
-// loadForSubmit loads the flow a submission addresses. It answers (and
-// returns nil) when the flow is unknown or expired.
-func (e *Engine) loadForSubmit(w http.ResponseWriter, r *http.Request, k Kind) *Flow {
-	f := e.loadFlowForSubmit(w, r, k)
-	if f == nil || e.answerExpired(w, r, f) {
-		return nil
-	}
-	return f
-}
-
-// loadFlowForSubmit loads the flow a submission addresses, expired or not.
-// It answers (and returns nil) when the flow id is missing or unknown.
-func (e *Engine) loadFlowForSubmit(w http.ResponseWriter, r *http.Request, k Kind) *Flow {
+// loadForSubmit loads the flow a submission of kind k addresses, expired
+// or not. Without a flow the answer depends on the request alone
+// (requestError).
+func (e *Engine) loadForSubmit(r *http.Request, k Kind) (*Flow, error) {
 	id, err := parseFlowID(r, "flow")
-	if err == nil {
-		var f *Flow
-		if f, err = e.loadFlow(r.Context(), id, k); err == nil {
-			return f
-		}
+	if err != nil {
+		return nil, err
 	}
-	// Without a flow the outcome depends on the request alone.
-	if httpx.IsJSONRequest(r) {
-		httpx.WriteError(w, r, err)
-	} else {
-		e.ForwardError(w, r, err)
-	}
-	return nil
+	return e.loadFlow(r.Context(), id, k)
 }
 
 // readSubmission decodes a submission to f and applies the request checks
-// (anti-CSRF for browser flows, no browser traits for API flows). On
-// failure it answers and returns nil.
-func (e *Engine) readSubmission(w http.ResponseWriter, r *http.Request, f *Flow) *Body {
+// (anti-CSRF for browser flows, no browser traits for API flows). The body
+// is returned with a failed check, to fill the form again.
+func (e *Engine) readSubmission(r *http.Request, f *Flow) (*Body, error) {
 	b, err := e.decode(r)
 	if err != nil {
-		e.fail(w, r, f, nil, err)
-		return nil
+		return nil, err
 	}
-	if err := e.checkSubmitOrigin(r, f, b); err != nil {
-		e.fail(w, r, f, b, err)
-		return nil
-	}
-	return b
-}
-
-// answerExpired answers a submission to an expired flow with its
-// replacement and reports whether it did.
-func (e *Engine) answerExpired(w http.ResponseWriter, r *http.Request, f *Flow) bool {
-	if !f.IsExpired(e.now()) {
-		return false
-	}
-	e.replaceExpired(w, r, f)
-	return true
+	return b, e.checkSubmitOrigin(r, f, b)
 }
 
 // replaceExpired answers a submission to an expired flow with a new flow of
 // the same kind carrying an "expired" message.
-func (e *Engine) replaceExpired(w http.ResponseWriter, r *http.Request, old *Flow) {
+func (e *Engine) replaceExpired(w http.ResponseWriter, r *http.Request, old *Flow) answer {
+	inBrowser := kindAnswers[old.Kind].expiredContinuesInBrowser
 	t := old.Type
-	if old.Kind == Recovery || old.Kind == Verification {
-		// Kratos continues expired recovery and verification flows in the
-		// browser, whatever the original type.
+	if inBrowser {
 		t = TypeBrowser
 	}
 	f := e.newFlow(w, r, old.Kind, t)
@@ -382,33 +335,25 @@ func (e *Engine) replaceExpired(w http.ResponseWriter, r *http.Request, old *Flo
 		}
 	}
 	if err := e.populate(r, f, sess); err != nil {
-		e.fail(w, r, old, nil, err)
-		return
+		return e.failure(r, old, nil, err)
 	}
 	f.UI.AddMessage(ui.ErrFlowExpired(string(old.Kind), old.ExpiresAt))
 	if err := e.Store.CreateFlow(r.Context(), f); err != nil {
-		e.fail(w, r, old, nil, err)
-		return
+		return e.failure(r, old, nil, err)
 	}
-	if old.Kind == Recovery || old.Kind == Verification {
-		if old.Type == TypeAPI || httpx.IsJSONRequest(r) {
-			http.Redirect(w, r, e.PublicURL("/self-service/"+string(old.Kind)+"/flows", url.Values{"id": {f.ID.String()}}), http.StatusSeeOther)
-			return
-		}
-		http.Redirect(w, r, e.UIRedirectURL(f.Kind, f.ID), http.StatusSeeOther)
-		return
-	}
-	if old.Type == TypeAPI || httpx.IsJSONRequest(r) {
+	wantsJSON := old.Type == TypeAPI || httpx.IsJSONRequest(r)
+	switch {
+	case inBrowser && wantsJSON:
+		return redirectAnswer(e.PublicURL("/self-service/"+string(old.Kind)+"/flows", url.Values{"id": {f.ID.String()}}), http.StatusSeeOther)
+	case wantsJSON && !inBrowser:
 		since := e.now().Sub(old.ExpiresAt)
-		he := httpx.Gone(fmt.Sprintf("The self-service flow expired %.2f minutes ago, initialize a new one.", since.Minutes())).
+		return envelopeAnswer(httpx.Gone(fmt.Sprintf("The self-service flow expired %.2f minutes ago, initialize a new one.", since.Minutes())).
 			WithID("self_service_flow_expired").
 			WithMessage("self-service flow expired").
 			WithExtra("since", since.Nanoseconds()).
-			WithExtra("use_flow_id", f.ID.String())
-		httpx.WriteError(w, r, he)
-		return
+			WithExtra("use_flow_id", f.ID.String()))
 	}
-	http.Redirect(w, r, e.UIRedirectURL(f.Kind, f.ID), http.StatusSeeOther)
+	return redirectAnswer(e.UIRedirectURL(f.Kind, f.ID), http.StatusSeeOther)
 }
 
 // populate asks every method of the flow's kind to add its nodes.
@@ -497,14 +442,6 @@ func (e *Engine) currentSession(r *http.Request) (*session.Session, error) {
 		return nil, nil
 	}
 	return s, err
-}
-
-// redirect answers a browser with a redirect (303 unless code is given).
-func redirect(w http.ResponseWriter, r *http.Request, to string, code int) {
-	if code == 0 {
-		code = http.StatusSeeOther
-	}
-	http.Redirect(w, r, to, code)
 }
 
 // stamp is the engine clock's time at storage precision (see identity.Now).

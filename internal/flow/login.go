@@ -38,30 +38,25 @@ const loginAlreadyReason = "A valid session was detected and thus login is not p
 
 // InitLogin serves GET /self-service/login/{browser,api}.
 func (e *Engine) InitLogin(t Type) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+	return e.handle(func(w http.ResponseWriter, r *http.Request) answer {
 		q := r.URL.Query()
 		refresh := q.Get("refresh") == "true"
 		aal, err := parseAAL(q.Get("aal"))
 		if err != nil {
-			e.initError(w, r, t, err)
-			return
+			return initFailure(r, t, err)
 		}
 		if _, err := e.returnTo.Resolve(q.Get("return_to")); err != nil {
-			e.initError(w, r, t, err)
-			return
+			return initFailure(r, t, err)
 		}
 		sess, err := e.currentSession(r)
 		if err != nil {
-			e.initError(w, r, t, err)
-			return
+			return initFailure(r, t, err)
 		}
 		if aal == identity.AAL2 && sess == nil {
-			e.initError(w, r, t, errAAL1Required())
-			return
+			return initFailure(r, t, errAAL1Required())
 		}
 		if sess != nil && !refresh && (aal == identity.AAL1 || session.AALSatisfied(sess, aal)) {
-			e.answerSignedIn(w, r, t, errSessionAlreadyAvailable(loginAlreadyReason), http.StatusSeeOther)
-			return
+			return e.signedInAnswer(r, t, errSessionAlreadyAvailable(loginAlreadyReason), http.StatusSeeOther)
 		}
 		f := e.newFlow(w, r, Login, t)
 		f.Refresh, f.RequestedAAL = refresh, aal
@@ -71,8 +66,7 @@ func (e *Engine) InitLogin(t Type) http.HandlerFunc {
 			f.IdentityID.UUID, f.IdentityID.Valid = sess.IdentityID, true
 		}
 		if err := e.populate(r, f, forSession); err != nil {
-			e.initError(w, r, t, err)
-			return
+			return initFailure(r, t, err)
 		}
 		// As in Kratos, a flow that asks for a second factor the session
 		// lacks says so (1010004) instead of asking to confirm it is you
@@ -83,45 +77,46 @@ func (e *Engine) InitLogin(t Type) http.HandlerFunc {
 		case forSession != nil && refresh:
 			f.UI.AddMessage(ui.InfoLoginReauth())
 		}
-		e.storeNewFlow(w, r, f)
-	}
+		return e.storeNewFlow(r, f)
+	})
 }
 
 // SubmitLogin serves POST (and GET) /self-service/login?flow=.
+func (e *Engine) SubmitLogin(w http.ResponseWriter, r *http.Request) {
+	e.respond(w, r, e.submitLogin(w, r))
+}
+
+// submitLogin decides the answer to a login submission.
 //
 // As in Kratos, the session is looked at first, before the flow's expiry and
 // the anti-CSRF check: a browser that signed in elsewhere (which renewed its
 // anti-CSRF cookie) and then submits an older form is sent on, not shown a
 // CSRF error.
-func (e *Engine) SubmitLogin(w http.ResponseWriter, r *http.Request) {
-	f := e.loadFlowForSubmit(w, r, Login)
-	if f == nil {
-		return
+func (e *Engine) submitLogin(w http.ResponseWriter, r *http.Request) answer {
+	f, err := e.loadForSubmit(r, Login)
+	if err != nil {
+		return requestError(r, err)
 	}
 	sess, err := e.currentSession(r)
 	if err != nil {
-		e.fail(w, r, f, nil, err)
-		return
+		return e.failure(r, f, nil, err)
 	}
 	if sess != nil && !f.Refresh && (f.RequestedAAL != identity.AAL2 || session.AALSatisfied(sess, identity.AAL2)) {
 		if isHTML(r, f) {
-			redirect(w, r, e.Config.DefaultReturnURL, http.StatusSeeOther)
-			return
+			return redirectAnswer(e.Config.DefaultReturnURL, http.StatusSeeOther)
 		}
-		e.fail(w, r, f, nil, errSessionAlreadyAvailable(loginAlreadyReason))
-		return
+		return e.failure(r, f, nil, errSessionAlreadyAvailable(loginAlreadyReason))
 	}
 	if sess == nil && f.RequestedAAL == identity.AAL2 {
 		// The session the second-factor flow was made for has ended.
-		e.fail(w, r, f, nil, errAAL1Required())
-		return
+		return e.failure(r, f, nil, errAAL1Required())
 	}
-	if e.answerExpired(w, r, f) {
-		return
+	if f.IsExpired(e.now()) {
+		return e.replaceExpired(w, r, f)
 	}
-	b := e.readSubmission(w, r, f)
-	if b == nil {
-		return
+	b, err := e.readSubmission(r, f)
+	if err != nil {
+		return e.failure(r, f, b, err)
 	}
 	var methodSession *session.Session
 	if f.Refresh || f.RequestedAAL == identity.AAL2 {
@@ -133,42 +128,36 @@ func (e *Engine) SubmitLogin(w http.ResponseWriter, r *http.Request) {
 		return err
 	})
 	if used == nil {
-		e.fail(w, r, f, b, NewFormError("", ui.ErrNoStrategy(string(Login))))
-		return
+		return e.failure(r, f, b, NewFormError("", ui.ErrNoStrategy(string(Login))))
 	}
 	if err != nil {
-		e.fail(w, r, f, b, err)
-		return
+		return e.failure(r, f, b, err)
 	}
-	e.loginResult(w, r, f, b, used, res, sess)
+	return e.loginResult(w, r, f, b, used, res, sess)
 }
 
 // loginResult finishes a login flow with what method m made of a
 // submission (or a callback).
-func (e *Engine) loginResult(w http.ResponseWriter, r *http.Request, f *Flow, b *Body, m Method, res *Result, sess *session.Session) {
-	if e.answerPending(w, r, f, b, res) {
-		return
+func (e *Engine) loginResult(w http.ResponseWriter, r *http.Request, f *Flow, b *Body, m Method, res *Result, sess *session.Session) answer {
+	if a, ok := e.pending(w, r, f, b, res); ok {
+		return a
 	}
 	f.Active = m.ID()
 	if res.Register {
 		// An unknown social sign-in subject signs up instead, as in Kratos.
 		if !e.Config.Kinds[Registration].Enabled {
-			e.fail(w, r, f, b, errRegistrationDisabled())
-			return
+			return e.failure(r, f, b, errRegistrationDisabled())
 		}
 		if res.Incomplete != nil {
-			e.continueAsRegistration(w, r, f, m, res)
-			return
+			return e.continueAsRegistration(w, r, f, m, res)
 		}
-		e.createAndFinishRegistration(w, r, f, b, m, res)
-		return
+		return e.createAndFinishRegistration(w, r, f, b, m, res)
 	}
 	i := res.Identity
 	if !i.IsActive() {
-		e.fail(w, r, f, b, errIdentityDisabled())
-		return
+		return e.failure(r, f, b, errIdentityDisabled())
 	}
-	e.finishLogin(w, r, f, b, i, res.authMethod(m), sess)
+	return e.finishLogin(w, r, f, b, i, res.authMethod(m), sess)
 }
 
 func errIdentityDisabled() *httpx.Error {
@@ -177,7 +166,7 @@ func errIdentityDisabled() *httpx.Error {
 
 // finishLogin runs the after-login hooks, issues or refreshes the session
 // and answers.
-func (e *Engine) finishLogin(w http.ResponseWriter, r *http.Request, f *Flow, b *Body, i *identity.Identity, meth session.AuthenticationMethod, current *session.Session) {
+func (e *Engine) finishLogin(w http.ResponseWriter, r *http.Request, f *Flow, b *Body, i *identity.Identity, meth session.AuthenticationMethod, current *session.Session) answer {
 	ctx := r.Context()
 	method := f.Active
 	metrics.NoteFlow(ctx, method, "")
@@ -201,13 +190,11 @@ func (e *Engine) finishLogin(w http.ResponseWriter, r *http.Request, f *Flow, b 
 	}
 	hooks := e.Config.AfterHooks(config.FlowLogin, method)
 	if err := e.runBuiltinHooks(r, f, i, s, method, hooks); err != nil {
-		e.fail(w, r, f, b, err)
-		return
+		return e.failure(r, f, b, err)
 	}
 	if e.Hooks != nil {
 		if err := e.Hooks.After(ctx, r, f, method, i, hooks); err != nil {
-			e.fail(w, r, f, b, err)
-			return
+			return e.failure(r, f, b, err)
 		}
 	}
 	var err error
@@ -225,8 +212,7 @@ func (e *Engine) finishLogin(w http.ResponseWriter, r *http.Request, f *Flow, b 
 		err = NewFormError("", ui.ErrInvalidCredentials())
 	}
 	if err != nil {
-		e.fail(w, r, f, b, err)
-		return
+		return e.failure(r, f, b, err)
 	}
 	f.UpdatedAt = e.stamp()
 	if err := e.Store.UpdateFlow(ctx, f); err != nil {
@@ -240,8 +226,7 @@ func (e *Engine) finishLogin(w http.ResponseWriter, r *http.Request, f *Flow, b 
 		if !aalMet {
 			s.Identity = nil
 		}
-		httpx.WriteJSON(w, http.StatusOK, out)
-		return
+		return documentAnswer(out)
 	}
 	// A refreshed session is re-issued too: its cookie lives as long as the
 	// session's new expiry.
@@ -253,23 +238,20 @@ func (e *Engine) finishLogin(w http.ResponseWriter, r *http.Request, f *Flow, b 
 		if !aalMet {
 			s.Identity = nil
 		}
-		httpx.WriteJSON(w, http.StatusOK, map[string]any{"session": s})
-		return
+		return documentAnswer(map[string]any{"session": s})
 	}
 	if !aalMet {
 		q := map[string][]string{"aal": {identity.AAL2}}
 		if rt := f.ReturnTo(); rt != "" {
 			q["return_to"] = []string{rt}
 		}
-		redirect(w, r, e.PublicURL("/self-service/login/browser", q), http.StatusSeeOther)
-		return
+		return redirectAnswer(e.PublicURL("/self-service/login/browser", q), http.StatusSeeOther)
 	}
 	to, err := e.returnTo.Target(f, e.Config.ReturnTo(config.FlowLogin, method))
 	if err != nil {
-		e.ForwardError(w, r, err)
-		return
+		return errorUIAnswer(err)
 	}
-	redirect(w, r, to, http.StatusSeeOther)
+	return redirectAnswer(to, http.StatusSeeOther)
 }
 
 // sortLogin orders login nodes: social buttons first, then the default

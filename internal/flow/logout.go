@@ -10,16 +10,6 @@ import (
 	"github.com/hoplite-id/hoplite/internal/session"
 )
 
-// logoutError answers a failed browser logout: JSON for JSON clients, the
-// error UI otherwise.
-func (e *Engine) logoutError(w http.ResponseWriter, r *http.Request, err error) {
-	if httpx.IsJSONRequest(r) {
-		httpx.WriteError(w, r, err)
-		return
-	}
-	e.ForwardError(w, r, err)
-}
-
 // cookieSession returns the session of the request's session cookie (or
 // X-Session-Cookie header) and its token.
 func (e *Engine) cookieSession(r *http.Request) (*session.Session, string, error) {
@@ -37,21 +27,23 @@ func (e *Engine) cookieSession(r *http.Request) (*session.Session, string, error
 // LogoutURL serves GET /self-service/logout/browser: the URL a browser
 // opens to end its session.
 func (e *Engine) LogoutURL(w http.ResponseWriter, r *http.Request) {
+	e.respond(w, r, e.logoutURL(r))
+}
+
+func (e *Engine) logoutURL(r *http.Request) answer {
 	_, token, err := e.cookieSession(r)
 	if err != nil {
-		httpx.WriteError(w, r, err)
-		return
+		return envelopeAnswer(err)
 	}
 	if _, err := e.returnTo.Resolve(r.URL.Query().Get("return_to")); err != nil {
-		httpx.WriteError(w, r, err)
-		return
+		return envelopeAnswer(err)
 	}
 	lt := e.Sessions.LogoutToken(token)
 	q := url.Values{"token": {lt}}
 	if rt := r.URL.Query().Get("return_to"); rt != "" {
 		q.Set("return_to", rt)
 	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]string{
+	return documentAnswer(map[string]string{
 		"logout_url":   e.PublicURL("/self-service/logout", q),
 		"logout_token": lt,
 	})
@@ -59,60 +51,61 @@ func (e *Engine) LogoutURL(w http.ResponseWriter, r *http.Request) {
 
 // Logout serves GET /self-service/logout?token=&return_to=.
 func (e *Engine) Logout(w http.ResponseWriter, r *http.Request) {
+	e.respond(w, r, e.logout(w, r))
+}
+
+// logout ends a browser's session. Failures are answered as JSON to JSON
+// clients and on the error UI otherwise.
+func (e *Engine) logout(w http.ResponseWriter, r *http.Request) answer {
 	lt := r.URL.Query().Get("token")
 	if lt == "" {
-		e.logoutError(w, r, httpx.BadRequest("Please include a token in the URL query."))
-		return
+		return requestError(r, httpx.BadRequest("Please include a token in the URL query."))
 	}
 	s, token, err := e.cookieSession(r)
 	if err != nil {
-		e.logoutError(w, r, err)
-		return
+		return requestError(r, err)
 	}
 	if !e.Sessions.ValidLogoutToken(token, lt) {
-		e.logoutError(w, r, httpx.Forbidden("Unable to log out because the logout token in the URL query does not match the session cookie."))
-		return
+		return requestError(r, httpx.Forbidden("Unable to log out because the logout token in the URL query does not match the session cookie."))
 	}
 	rt, err := e.returnTo.Resolve(r.URL.Query().Get("return_to"))
 	if err != nil {
-		e.logoutError(w, r, err)
-		return
+		return requestError(r, err)
 	}
 	if err := e.Sessions.Revoke(r.Context(), s); err != nil {
-		e.logoutError(w, r, err)
-		return
+		return requestError(r, err)
 	}
 	e.Sessions.ClearCookie(w)
 	e.CSRF.Regenerate(w)
 	if httpx.IsJSONRequest(r) {
-		w.WriteHeader(http.StatusNoContent)
-		return
+		return answer{kind: answerNoContent}
 	}
 	to := uiOrDefault(e.Config.AfterReturnURL(config.FlowLogout), e.Config.DefaultReturnURL)
 	if rt != nil {
 		to = rt.String()
 	}
-	redirect(w, r, to, http.StatusSeeOther)
+	return redirectAnswer(to, http.StatusSeeOther)
 }
 
 // LogoutAPI serves DELETE /self-service/logout/api with {"session_token"}.
 func (e *Engine) LogoutAPI(w http.ResponseWriter, r *http.Request) {
+	e.respond(w, r, e.logoutAPI(r))
+}
+
+func (e *Engine) logoutAPI(r *http.Request) answer {
 	var body struct {
 		SessionToken string `json:"session_token"`
 	}
 	// Other fields are ignored: Kratos decodes this body leniently.
 	if err := httpx.DecodeJSON(r, &body, httpx.DecodeOptions{AllowUnknownFields: true}); err != nil {
-		httpx.WriteError(w, r, err)
-		return
+		return envelopeAnswer(err)
 	}
 	found, err := e.Sessions.RevokeToken(r.Context(), body.SessionToken)
 	if err != nil {
-		httpx.WriteError(w, r, err)
-		return
+		return envelopeAnswer(err)
 	}
 	if !found {
-		httpx.WriteError(w, r, httpx.Forbidden("The provided session token could not be found, is not valid, or is malformed."))
-		return
+		return envelopeAnswer(httpx.Forbidden("The provided session token could not be found, is not valid, or is malformed."))
 	}
-	w.WriteHeader(http.StatusNoContent)
+	return answer{kind: answerNoContent}
 }

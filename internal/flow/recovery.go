@@ -44,33 +44,28 @@ func (e *Engine) InitVerification(t Type) http.HandlerFunc {
 }
 
 func (e *Engine) initAddressFlow(k Kind, t Type) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+	return e.handle(func(w http.ResponseWriter, r *http.Request) answer {
 		if !e.addressFlowEnabled(k) {
-			e.initError(w, r, t, errAddressFlowDisabled(k))
-			return
+			return initFailure(r, t, errAddressFlowDisabled(k))
 		}
 		if _, err := e.returnTo.Resolve(r.URL.Query().Get("return_to")); err != nil {
-			e.initError(w, r, t, err)
-			return
+			return initFailure(r, t, err)
 		}
 		if k == Recovery {
 			sess, err := e.currentSession(r)
 			if err != nil {
-				e.initError(w, r, t, err)
-				return
+				return initFailure(r, t, err)
 			}
 			if sess != nil {
-				e.answerSignedIn(w, r, t, httpx.BadRequest("A valid session was detected and thus recovery is not possible."), http.StatusFound)
-				return
+				return e.signedInAnswer(r, t, httpx.BadRequest("A valid session was detected and thus recovery is not possible."), http.StatusFound)
 			}
 		}
 		f, err := e.NewAddressFlow(w, r, k, t)
 		if err != nil {
-			e.initError(w, r, t, err)
-			return
+			return initFailure(r, t, err)
 		}
-		e.writeNewFlow(w, r, f)
-	}
+		return e.newFlowAnswer(r, f)
+	})
 }
 
 // NewAddressFlow creates and stores a recovery or verification flow (also
@@ -89,7 +84,7 @@ func (e *Engine) NewAddressFlow(w http.ResponseWriter, r *http.Request, k Kind, 
 // starts on a fresh anti-CSRF cookie, which it is bound to. API clients
 // and JSON requests are sent to the new flow's JSON document, browsers to
 // the UI.
-func (e *Engine) retryWithMessage(w http.ResponseWriter, r *http.Request, old *Flow, t Type, msg ui.Text) {
+func (e *Engine) retryWithMessage(w http.ResponseWriter, r *http.Request, old *Flow, t Type, msg ui.Text) answer {
 	fr := r
 	if t == TypeBrowser {
 		// Built from a request without cookies, the flow issues a new
@@ -101,48 +96,44 @@ func (e *Engine) retryWithMessage(w http.ResponseWriter, r *http.Request, old *F
 	f := e.newFlow(w, fr, old.Kind, t)
 	f.RequestURL = old.RequestURL
 	if err := e.populate(fr, f, nil); err != nil {
-		e.fail(w, r, old, nil, err)
-		return
+		return e.failure(r, old, nil, err)
 	}
 	f.UI.AddMessage(msg)
 	if err := e.Store.CreateFlow(r.Context(), f); err != nil {
-		e.fail(w, r, old, nil, err)
-		return
+		return e.failure(r, old, nil, err)
 	}
 	if t == TypeAPI || httpx.IsJSONRequest(r) {
-		redirect(w, r, e.PublicURL("/self-service/"+string(f.Kind)+"/flows", url.Values{"id": {f.ID.String()}}), http.StatusSeeOther)
-		return
+		return redirectAnswer(e.PublicURL("/self-service/"+string(f.Kind)+"/flows", url.Values{"id": {f.ID.String()}}), http.StatusSeeOther)
 	}
-	redirect(w, r, e.UIRedirectURL(f.Kind, f.ID), http.StatusSeeOther)
+	return redirectAnswer(e.UIRedirectURL(f.Kind, f.ID), http.StatusSeeOther)
 }
 
 // SubmitRecovery serves POST and GET /self-service/recovery?flow=[&token=].
 func (e *Engine) SubmitRecovery(w http.ResponseWriter, r *http.Request) {
-	e.submitAddressFlow(w, r, Recovery)
+	e.respond(w, r, e.submitAddressFlow(w, r, Recovery))
 }
 
 // SubmitVerification serves POST and GET /self-service/verification?flow=[&token=].
 func (e *Engine) SubmitVerification(w http.ResponseWriter, r *http.Request) {
-	e.submitAddressFlow(w, r, Verification)
+	e.respond(w, r, e.submitAddressFlow(w, r, Verification))
 }
 
-func (e *Engine) submitAddressFlow(w http.ResponseWriter, r *http.Request, k Kind) {
+// submitAddressFlow decides the answer to a recovery or verification
+// submission.
+func (e *Engine) submitAddressFlow(w http.ResponseWriter, r *http.Request, k Kind) answer {
 	if !e.addressFlowEnabled(k) {
-		if httpx.IsJSONRequest(r) {
-			httpx.WriteError(w, r, errAddressFlowDisabled(k))
-		} else {
-			e.ForwardError(w, r, errAddressFlowDisabled(k))
-		}
-		return
+		return requestError(r, errAddressFlowDisabled(k))
 	}
-	f := e.loadForSubmit(w, r, k)
-	if f == nil {
-		return
+	f, err := e.loadForSubmit(r, k)
+	if err != nil {
+		return requestError(r, err)
+	}
+	if f.IsExpired(e.now()) {
+		return e.replaceExpired(w, r, f)
 	}
 	b, err := e.decode(r)
 	if err != nil {
-		e.fail(w, r, f, nil, err)
-		return
+		return e.failure(r, f, nil, err)
 	}
 	// A link from an email carries its own secret (the token). Whatever the
 	// HTTP method, body or Accept header, a submission with a token is the
@@ -162,25 +153,20 @@ func (e *Engine) submitAddressFlow(w http.ResponseWriter, r *http.Request, k Kin
 	byLink := linker != nil && b.String("token") != ""
 	if !byLink {
 		if err := e.checkSubmitOrigin(r, f, b); err != nil {
-			e.fail(w, r, f, b, err)
-			return
+			return e.failure(r, f, b, err)
 		}
 		switch f.State {
 		case StateChooseMethod, StateSentEmail:
 		case StatePassedChallenge:
 			if k == Recovery {
-				e.retryWithMessage(w, r, f, f.Type, ui.ErrRecoveryRetrySuccess())
-			} else {
-				e.retryWithMessage(w, r, f, f.Type, ui.ErrVerificationRetrySuccess())
+				return e.retryWithMessage(w, r, f, f.Type, ui.ErrRecoveryRetrySuccess())
 			}
-			return
+			return e.retryWithMessage(w, r, f, f.Type, ui.ErrVerificationRetrySuccess())
 		default:
 			if k == Recovery {
-				e.retryWithMessage(w, r, f, f.Type, ui.ErrRecoveryStateFailure())
-			} else {
-				e.retryWithMessage(w, r, f, f.Type, ui.ErrVerificationStateFailure())
+				return e.retryWithMessage(w, r, f, f.Type, ui.ErrRecoveryStateFailure())
 			}
-			return
+			return e.retryWithMessage(w, r, f, f.Type, ui.ErrVerificationStateFailure())
 		}
 	}
 	method := b.Method()
@@ -223,15 +209,13 @@ func (e *Engine) submitAddressFlow(w http.ResponseWriter, r *http.Request, k Kin
 		})
 	}
 	if used == nil {
-		e.fail(w, r, f, b, NewFormError("", ui.ErrNoStrategy(string(k))))
-		return
+		return e.failure(r, f, b, NewFormError("", ui.ErrNoStrategy(string(k))))
 	}
 	var expired *ExpiredError
 	if errors.As(err, &expired) {
 		old := *f
 		old.ExpiresAt = expired.ExpiredAt
-		e.replaceExpired(w, r, &old)
-		return
+		return e.replaceExpired(w, r, &old)
 	}
 	var retry *RetryError
 	if errors.As(err, &retry) {
@@ -240,39 +224,32 @@ func (e *Engine) submitAddressFlow(w http.ResponseWriter, r *http.Request, k Kin
 			// Links are opened in browsers, whatever flow they came from.
 			t = TypeBrowser
 		}
-		e.retryWithMessage(w, r, f, t, retry.Text)
-		return
+		return e.retryWithMessage(w, r, f, t, retry.Text)
 	}
 	if err != nil {
-		e.fail(w, r, f, b, err)
-		return
+		return e.failure(r, f, b, err)
 	}
 	f.Active = used.ID()
 	metrics.NoteFlow(r.Context(), f.Active, "")
 	if res != nil && res.Identity != nil {
-		e.finishRecovery(w, r, f, b, res.Identity, res.authMethod(used))
-		return
+		return e.finishRecovery(w, r, f, b, res.Identity, res.authMethod(used))
 	}
 	f.UpdatedAt = e.stamp()
 	if err := e.Store.UpdateFlow(r.Context(), f); err != nil {
-		e.fail(w, r, f, b, err)
-		return
+		return e.failure(r, f, b, err)
 	}
 	if byLink && k == Verification && f.State == StatePassedChallenge {
 		def := uiOrDefault(e.Config.AfterReturnURL(config.FlowVerification), e.UIRedirectURL(Verification, f.ID))
 		to, err := e.returnTo.Target(f, def)
 		if err != nil {
-			e.ForwardError(w, r, err)
-			return
+			return errorUIAnswer(err)
 		}
-		redirect(w, r, to, http.StatusSeeOther)
-		return
+		return redirectAnswer(to, http.StatusSeeOther)
 	}
 	if byLink || isHTML(r, f) {
-		redirect(w, r, e.UIRedirectURL(k, f.ID), http.StatusSeeOther)
-		return
+		return redirectAnswer(e.UIRedirectURL(k, f.ID), http.StatusSeeOther)
 	}
-	httpx.WriteJSON(w, http.StatusOK, f)
+	return flowAnswer(f, http.StatusOK)
 }
 
 // finishRecovery signs the recovered identity in and opens a privileged
@@ -280,11 +257,10 @@ func (e *Engine) submitAddressFlow(w http.ResponseWriter, r *http.Request, k Kin
 // Kratos, the after-recovery hooks run once the session is issued and the
 // settings flow exists: a failing hook fails the request, but the session
 // stays.
-func (e *Engine) finishRecovery(w http.ResponseWriter, r *http.Request, f *Flow, b *Body, i *identity.Identity, meth session.AuthenticationMethod) {
+func (e *Engine) finishRecovery(w http.ResponseWriter, r *http.Request, f *Flow, b *Body, i *identity.Identity, meth session.AuthenticationMethod) answer {
 	ctx := r.Context()
 	if !i.IsActive() {
-		e.fail(w, r, f, b, errIdentityDisabled())
-		return
+		return e.failure(r, f, b, errIdentityDisabled())
 	}
 	// A recovery starts the browser on a fresh anti-CSRF cookie, which the
 	// recovery flow and the new settings flow are bound to.
@@ -295,13 +271,11 @@ func (e *Engine) finishRecovery(w http.ResponseWriter, r *http.Request, f *Flow,
 	f.UI.SetCSRF(csrf.Mask(token))
 	f.UpdatedAt = e.stamp()
 	if err := e.Store.UpdateFlow(ctx, f); err != nil {
-		e.fail(w, r, f, b, err)
-		return
+		return e.failure(r, f, b, err)
 	}
 	s := e.Sessions.New(i, meth)
 	if err := e.Sessions.Persist(ctx, s); err != nil {
-		e.fail(w, r, f, b, err)
-		return
+		return e.failure(r, f, b, err)
 	}
 	e.Sessions.SetCookie(w, s)
 	// The settings flow is built from the request as the browser will send
@@ -313,27 +287,23 @@ func (e *Engine) finishRecovery(w http.ResponseWriter, r *http.Request, f *Flow,
 	sf.RequestURL = f.RequestURL
 	sf.IdentityID.UUID, sf.IdentityID.Valid = i.ID, true
 	if err := e.populate(sr, sf, nil); err != nil {
-		e.fail(w, r, f, b, err)
-		return
+		return e.failure(r, f, b, err)
 	}
 	max := e.Config.PrivilegedSessionMaxAge
 	sf.UI.AddMessage(ui.InfoRecoverySuccessful(s.AuthenticatedAt.Add(max)))
 	if err := e.Store.CreateFlow(ctx, sf); err != nil {
-		e.fail(w, r, f, b, err)
-		return
+		return e.failure(r, f, b, err)
 	}
 	hooks := e.Config.AfterHooks(config.FlowRecovery, f.Active)
 	if err := e.runBuiltinHooks(r, f, i, s, f.Active, hooks); err != nil {
-		e.fail(w, r, f, b, err)
-		return
+		return e.failure(r, f, b, err)
 	}
 	if e.Hooks != nil {
 		if err := e.Hooks.After(ctx, r, f, f.Active, i, hooks); err != nil {
-			e.fail(w, r, f, b, err)
-			return
+			return e.failure(r, f, b, err)
 		}
 	}
-	redirect(w, r, e.UIRedirectURL(Settings, sf.ID), http.StatusSeeOther)
+	return redirectAnswer(e.UIRedirectURL(Settings, sf.ID), http.StatusSeeOther)
 }
 
 // linkConsumer is the method of kind k that takes link tokens, if any.

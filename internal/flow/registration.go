@@ -20,79 +20,69 @@ const registrationAlreadyReason = "A valid session was detected and thus registr
 
 // InitRegistration serves GET /self-service/registration/{browser,api}.
 func (e *Engine) InitRegistration(t Type) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+	return e.handle(func(w http.ResponseWriter, r *http.Request) answer {
 		if !e.Config.Kinds[Registration].Enabled {
-			e.initError(w, r, t, errRegistrationDisabled())
-			return
+			return initFailure(r, t, errRegistrationDisabled())
 		}
 		if _, err := e.returnTo.Resolve(r.URL.Query().Get("return_to")); err != nil {
-			e.initError(w, r, t, err)
-			return
+			return initFailure(r, t, err)
 		}
 		sess, err := e.currentSession(r)
 		if err != nil {
-			e.initError(w, r, t, err)
-			return
+			return initFailure(r, t, err)
 		}
 		if sess != nil {
 			if t == TypeBrowser && !httpx.WantsJSON(r) {
 				// Unlike login, Kratos v0.9 sends a signed-in browser to the
 				// default return URL here, whatever return_to says.
-				redirect(w, r, e.Config.DefaultReturnURL, http.StatusSeeOther)
-				return
+				return redirectAnswer(e.Config.DefaultReturnURL, http.StatusSeeOther)
 			}
-			e.initError(w, r, t, errSessionAlreadyAvailable(registrationAlreadyReason))
-			return
+			return initFailure(r, t, errSessionAlreadyAvailable(registrationAlreadyReason))
 		}
 		f := e.newFlow(w, r, Registration, t)
 		if err := e.populate(r, f, nil); err != nil {
-			e.initError(w, r, t, err)
-			return
+			return initFailure(r, t, err)
 		}
-		e.storeNewFlow(w, r, f)
-	}
+		return e.storeNewFlow(r, f)
+	})
 }
 
 // SubmitRegistration serves POST (and GET) /self-service/registration?flow=.
 func (e *Engine) SubmitRegistration(w http.ResponseWriter, r *http.Request) {
+	e.respond(w, r, e.submitRegistration(w, r))
+}
+
+// submitRegistration decides the answer to a registration submission.
+func (e *Engine) submitRegistration(w http.ResponseWriter, r *http.Request) answer {
 	if !e.Config.Kinds[Registration].Enabled {
-		if httpx.IsJSONRequest(r) {
-			httpx.WriteError(w, r, errRegistrationDisabled())
-		} else {
-			e.ForwardError(w, r, errRegistrationDisabled())
-		}
-		return
+		return requestError(r, errRegistrationDisabled())
 	}
-	f := e.loadFlowForSubmit(w, r, Registration)
-	if f == nil {
-		return
+	f, err := e.loadForSubmit(r, Registration)
+	if err != nil {
+		return requestError(r, err)
 	}
 	// The session comes first, before expiry and the anti-CSRF check (see
-	// SubmitLogin).
+	// submitLogin).
 	sess, err := e.currentSession(r)
 	if err != nil {
-		e.fail(w, r, f, nil, err)
-		return
+		return e.failure(r, f, nil, err)
 	}
 	if sess != nil {
 		if isHTML(r, f) {
 			to, err := e.returnTo.Target(f, e.Config.DefaultReturnURL)
 			if err != nil {
-				e.ForwardError(w, r, err)
-				return
+				return errorUIAnswer(err)
 			}
-			redirect(w, r, to, http.StatusFound)
-			return
+			return redirectAnswer(to, http.StatusFound)
 		}
-		httpx.WriteError(w, r, errSessionAlreadyAvailable(registrationAlreadyReason))
-		return
+		return envelopeAnswer(errSessionAlreadyAvailable(registrationAlreadyReason))
 	}
-	if e.answerExpired(w, r, f) {
-		return
+	if f.IsExpired(e.now()) {
+		return e.replaceExpired(w, r, f)
 	}
-	b := e.readSubmission(w, r, f)
-	if b == nil {
-		return
+	b, err := e.readSubmission(r, f)
+	if err != nil {
+		return e.failure(r, f, b, err)
 	}
 	var res *Result
 	used, err := dispatch(e.RegistrationMethods, b.Method(), b, func(m RegistrationMethod) (err error) {
@@ -100,52 +90,47 @@ func (e *Engine) SubmitRegistration(w http.ResponseWriter, r *http.Request) {
 		return err
 	})
 	if used == nil {
-		e.fail(w, r, f, b, NewFormError("", ui.ErrNoStrategy(string(Registration))))
-		return
+		return e.failure(r, f, b, NewFormError("", ui.ErrNoStrategy(string(Registration))))
 	}
 	if err != nil {
-		e.fail(w, r, f, b, err)
-		return
+		return e.failure(r, f, b, err)
 	}
-	e.registrationResult(w, r, f, b, used, res)
+	return e.registrationResult(w, r, f, b, used, res)
 }
 
 // registrationResult finishes a registration flow with what method m made
 // of a submission (or a callback).
-func (e *Engine) registrationResult(w http.ResponseWriter, r *http.Request, f *Flow, b *Body, m Method, res *Result) {
-	if e.answerPending(w, r, f, b, res) {
-		return
+func (e *Engine) registrationResult(w http.ResponseWriter, r *http.Request, f *Flow, b *Body, m Method, res *Result) answer {
+	if a, ok := e.pending(w, r, f, b, res); ok {
+		return a
 	}
 	f.Active = m.ID()
 	if res.SignIn {
 		// A known social sign-in subject signs in instead, as in Kratos.
 		if !res.Identity.IsActive() {
-			e.fail(w, r, f, b, errIdentityDisabled())
-			return
+			return e.failure(r, f, b, errIdentityDisabled())
 		}
-		e.finishLogin(w, r, f, b, res.Identity, res.authMethod(m), nil)
-		return
+		return e.finishLogin(w, r, f, b, res.Identity, res.authMethod(m), nil)
 	}
-	e.createAndFinishRegistration(w, r, f, b, m, res)
+	return e.createAndFinishRegistration(w, r, f, b, m, res)
 }
 
 // createAndFinishRegistration stores the identity a method built and
 // finishes the flow as a registration.
-func (e *Engine) createAndFinishRegistration(w http.ResponseWriter, r *http.Request, f *Flow, b *Body, m Method, res *Result) {
+func (e *Engine) createAndFinishRegistration(w http.ResponseWriter, r *http.Request, f *Flow, b *Body, m Method, res *Result) answer {
 	i := res.Identity
 	if err := e.Identities.Create(r.Context(), i); err != nil {
 		if identity.IsConflict(err) {
 			err = NewFormError("", ui.ErrDuplicateIdentifier())
 		}
-		e.fail(w, r, f, b, err)
-		return
+		return e.failure(r, f, b, err)
 	}
-	e.finishRegistration(w, r, f, b, i, res.authMethod(m))
+	return e.finishRegistration(w, r, f, b, i, res.authMethod(m))
 }
 
 // finishRegistration runs the after-registration hooks (session, web_hook,
 // the verification mail) and answers.
-func (e *Engine) finishRegistration(w http.ResponseWriter, r *http.Request, f *Flow, b *Body, i *identity.Identity, meth session.AuthenticationMethod) {
+func (e *Engine) finishRegistration(w http.ResponseWriter, r *http.Request, f *Flow, b *Body, i *identity.Identity, meth session.AuthenticationMethod) answer {
 	ctx := r.Context()
 	method := f.Active
 	metrics.NoteFlow(ctx, method, "")
@@ -162,14 +147,12 @@ func (e *Engine) finishRegistration(w http.ResponseWriter, r *http.Request, f *F
 	e.sendVerification(ctx, r, i, f)
 	if e.Hooks != nil {
 		if err := e.Hooks.After(ctx, r, f, method, i, hooks); err != nil {
-			e.fail(w, r, f, b, err)
-			return
+			return e.failure(r, f, b, err)
 		}
 	}
 	if s != nil {
 		if err := e.Sessions.Persist(ctx, s); err != nil {
-			e.fail(w, r, f, b, err)
-			return
+			return e.failure(r, f, b, err)
 		}
 		s.Identity = i.Public()
 	}
@@ -184,8 +167,7 @@ func (e *Engine) finishRegistration(w http.ResponseWriter, r *http.Request, f *F
 			out["session"] = s
 			out["session_token"] = s.Token
 		}
-		httpx.WriteJSON(w, http.StatusOK, out)
-		return
+		return documentAnswer(out)
 	}
 	if s != nil {
 		e.Sessions.SetCookie(w, s)
@@ -196,15 +178,13 @@ func (e *Engine) finishRegistration(w http.ResponseWriter, r *http.Request, f *F
 		if s != nil {
 			out["session"] = s
 		}
-		httpx.WriteJSON(w, http.StatusOK, out)
-		return
+		return documentAnswer(out)
 	}
 	to, err := e.returnTo.Target(f, e.Config.ReturnTo(config.FlowRegistration, method))
 	if err != nil {
-		e.ForwardError(w, r, err)
-		return
+		return errorUIAnswer(err)
 	}
-	redirect(w, r, to, http.StatusSeeOther)
+	return redirectAnswer(to, http.StatusSeeOther)
 }
 
 // sortRegistration orders registration nodes: csrf_token, social buttons,

@@ -43,43 +43,41 @@ func (e *Engine) settingsAAL(s *session.Session) error {
 // InitSettings serves GET /self-service/settings/{browser,api}. A session is
 // required.
 func (e *Engine) InitSettings(t Type) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+	return e.handle(func(w http.ResponseWriter, r *http.Request) answer {
 		sess, err := e.currentSession(r)
 		if err != nil {
-			e.initError(w, r, t, err)
-			return
+			return initFailure(r, t, err)
 		}
 		if sess == nil {
 			if t == TypeBrowser && !httpx.WantsJSON(r) {
-				redirect(w, r, e.Config.Kinds[Login].UIURL, http.StatusSeeOther)
-				return
+				return redirectAnswer(e.Config.Kinds[Login].UIURL, http.StatusSeeOther)
 			}
 			reason := "No active session was found in this request."
 			if t == TypeAPI {
 				reason = "This endpoint can only be accessed with a valid session. Please log in and try again."
 			}
-			e.initError(w, r, t, session.ErrSessionInactive().WithReason(reason))
-			return
+			return initFailure(r, t, session.ErrSessionInactive().WithReason(reason))
 		}
 		if err := e.settingsAAL(sess); err != nil {
 			if t == TypeBrowser && !httpx.WantsJSON(r) {
-				redirect(w, r, e.PublicURL("/self-service/login/browser", url.Values{"aal": {identity.AAL2}}), http.StatusSeeOther)
-				return
+				return redirectAnswer(e.secondFactorLoginURL(), http.StatusSeeOther)
 			}
-			e.initError(w, r, t, err)
-			return
+			return initFailure(r, t, err)
 		}
 		if _, err := e.returnTo.Resolve(r.URL.Query().Get("return_to")); err != nil {
-			e.initError(w, r, t, err)
-			return
+			return initFailure(r, t, err)
 		}
 		f, err := e.newSettingsFlow(w, r, t, sess.IdentityID)
 		if err != nil {
-			e.initError(w, r, t, err)
-			return
+			return initFailure(r, t, err)
 		}
-		e.writeNewFlow(w, r, f)
-	}
+		return e.newFlowAnswer(r, f)
+	})
+}
+
+// secondFactorLoginURL starts a login that asks for a second factor.
+func (e *Engine) secondFactorLoginURL() string {
+	return e.PublicURL("/self-service/login/browser", url.Values{"aal": {identity.AAL2}})
 }
 
 // newSettingsFlow creates and stores a settings flow for an identity (also
@@ -142,35 +140,34 @@ const resumeKey = "settings_resume"
 
 // SubmitSettings serves POST (and GET) /self-service/settings?flow=.
 func (e *Engine) SubmitSettings(w http.ResponseWriter, r *http.Request) {
-	f := e.loadForSubmit(w, r, Settings)
-	if f == nil {
-		return
+	e.respond(w, r, e.submitSettings(w, r))
+}
+
+// submitSettings decides the answer to a settings submission.
+func (e *Engine) submitSettings(w http.ResponseWriter, r *http.Request) answer {
+	f, err := e.loadForSubmit(r, Settings)
+	if err != nil {
+		return requestError(r, err)
+	}
+	if f.IsExpired(e.now()) {
+		return e.replaceExpired(w, r, f)
 	}
 	sess, err := e.currentSession(r)
 	if err != nil {
-		e.fail(w, r, f, nil, err)
-		return
+		return e.failure(r, f, nil, err)
 	}
 	if sess == nil {
-		e.answerNoSettingsSession(w, r, f)
-		return
+		return e.noSettingsSession(r, f)
 	}
 	if !f.IdentityID.Valid || f.IdentityID.UUID != sess.IdentityID {
 		// Answered without the flow: it carries its owner's traits.
-		if isHTML(r, f) {
-			e.ForwardError(w, r, errIdentityMismatch(http.StatusBadRequest))
-		} else {
-			httpx.WriteError(w, r, errIdentityMismatch(http.StatusBadRequest))
-		}
-		return
+		return errorAnswer(!isHTML(r, f), errIdentityMismatch(http.StatusBadRequest))
 	}
 	if err := e.settingsAAL(sess); err != nil {
 		if isHTML(r, f) {
-			redirect(w, r, e.PublicURL("/self-service/login/browser", url.Values{"aal": {identity.AAL2}}), http.StatusSeeOther)
-			return
+			return redirectAnswer(e.secondFactorLoginURL(), http.StatusSeeOther)
 		}
-		e.fail(w, r, f, nil, err)
-		return
+		return e.failure(r, f, nil, err)
 	}
 
 	var b *Body
@@ -185,15 +182,14 @@ func (e *Engine) SubmitSettings(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if !resuming {
-		if b = e.readSubmission(w, r, f); b == nil {
-			return
+		if b, err = e.readSubmission(r, f); err != nil {
+			return e.failure(r, f, b, err)
 		}
 	}
 
 	i, err := e.Identities.Get(r.Context(), sess.IdentityID, true)
 	if err != nil {
-		e.fail(w, r, f, b, err)
-		return
+		return e.failure(r, f, b, err)
 	}
 	sess.Identity = i
 	req := &SettingsRequest{Session: sess, Identity: i, Privileged: e.privileged(sess)}
@@ -203,22 +199,19 @@ func (e *Engine) SubmitSettings(w http.ResponseWriter, r *http.Request) {
 		return err
 	})
 	if used == nil {
-		e.fail(w, r, f, b, NewFormError("", ui.ErrNoStrategy(string(Settings))))
-		return
+		return e.failure(r, f, b, NewFormError("", ui.ErrNoStrategy(string(Settings))))
 	}
-	e.settingsResult(w, r, f, b, used, res, err, req)
+	return e.settingsResult(w, r, f, b, used, res, err, req)
 }
 
 // settingsResult finishes a settings flow with what method m made of a
 // submission (or a callback): err is the method's error.
-func (e *Engine) settingsResult(w http.ResponseWriter, r *http.Request, f *Flow, b *Body, m Method, res *Result, err error, req *SettingsRequest) {
+func (e *Engine) settingsResult(w http.ResponseWriter, r *http.Request, f *Flow, b *Body, m Method, res *Result, err error, req *SettingsRequest) answer {
 	if errors.Is(err, ErrPrivilegeRequired) {
-		e.requireReauth(w, r, f, b, m.ID())
-		return
+		return e.requireReauth(r, f, b, m.ID())
 	}
 	if err != nil {
-		e.fail(w, r, f, b, err)
-		return
+		return e.failure(r, f, b, err)
 	}
 	if res == nil {
 		res = &Result{}
@@ -226,60 +219,53 @@ func (e *Engine) settingsResult(w http.ResponseWriter, r *http.Request, f *Flow,
 	if res.Continue {
 		f.Identity = req.Identity.Public()
 	}
-	if e.answerPending(w, r, f, b, res) {
-		return
+	if a, ok := e.pending(w, r, f, b, res); ok {
+		return a
 	}
 	f.DeleteInternal(resumeKey)
 	if err := e.Identities.Update(r.Context(), req.Identity); err != nil {
 		if identity.IsConflict(err) {
 			err = NewFormError("", ui.ErrDuplicateIdentifier())
 		}
-		e.fail(w, r, f, b, err)
-		return
+		return e.failure(r, f, b, err)
 	}
 	if res.AAL != "" {
 		// A new factor counts on the session that set it up, as in Kratos.
 		if err := e.Sessions.Refresh(r.Context(), req.Session, res.authMethod(m)); err != nil {
-			e.fail(w, r, f, b, err)
-			return
+			return e.failure(r, f, b, err)
 		}
 	}
-	e.finishSettings(w, r, f, b, req.Identity, m.ID())
+	return e.finishSettings(w, r, f, b, req.Identity, m.ID())
 }
 
-// answerNoSettingsSession answers a settings request without a session, or
-// whose identity (with its sessions and flows) was deleted while it ran:
-// browsers are sent to sign in, API and JSON clients get 401.
-func (e *Engine) answerNoSettingsSession(w http.ResponseWriter, r *http.Request, f *Flow) {
+// noSettingsSession answers a settings request without a session, or whose
+// identity (with its sessions and flows) was deleted while it ran: browsers
+// are sent to sign in, API and JSON clients get 401.
+func (e *Engine) noSettingsSession(r *http.Request, f *Flow) answer {
 	if isHTML(r, f) {
-		redirect(w, r, e.Config.Kinds[Login].UIURL, http.StatusFound)
-		return
+		return redirectAnswer(e.Config.Kinds[Login].UIURL, http.StatusFound)
 	}
-	httpx.WriteError(w, r, session.ErrSessionInactive())
+	return envelopeAnswer(session.ErrSessionInactive())
 }
 
 // requireReauth answers a sensitive change from a session that is too old:
 // API and JSON clients get 403 session_refresh_required; browsers are sent
 // to sign in again, and the change is kept on the flow to be replayed when
 // they come back.
-func (e *Engine) requireReauth(w http.ResponseWriter, r *http.Request, f *Flow, b *Body, method string) {
+func (e *Engine) requireReauth(r *http.Request, f *Flow, b *Body, method string) answer {
 	back := e.PublicURL("/self-service/settings", url.Values{"flow": {f.ID.String()}})
 	to := e.PublicURL("/self-service/login/browser", url.Values{"refresh": {"true"}, "return_to": {back}})
 	if isHTML(r, f) {
-		values := b.values
-		if err := f.SetInternal(resumeKey, settingsResume{Method: method, Values: values, Form: b.FromForm}); err != nil {
-			e.fail(w, r, f, b, err)
-			return
+		if err := f.SetInternal(resumeKey, settingsResume{Method: method, Values: b.values, Form: b.FromForm}); err != nil {
+			return e.failure(r, f, b, err)
 		}
 		f.UpdatedAt = e.stamp()
 		if err := e.Store.UpdateFlow(r.Context(), f); err != nil {
-			e.fail(w, r, f, b, err)
-			return
+			return e.failure(r, f, b, err)
 		}
-		redirect(w, r, to, http.StatusSeeOther)
-		return
+		return redirectAnswer(to, http.StatusSeeOther)
 	}
-	httpx.WriteError(w, r, httpx.Forbidden("The login session is too old to change these settings. Sign in again, then repeat the change.").
+	return envelopeAnswer(httpx.Forbidden("The login session is too old to change these settings. Sign in again, then repeat the change.").
 		WithID("session_refresh_required").
 		WithMessage("The login session is too old and thus not allowed to update these fields. Please re-authenticate.").
 		WithExtra("redirect_browser_to", to))
@@ -287,14 +273,13 @@ func (e *Engine) requireReauth(w http.ResponseWriter, r *http.Request, f *Flow, 
 
 // finishSettings runs the after-settings hooks, renders a fresh form with
 // the saved values and answers.
-func (e *Engine) finishSettings(w http.ResponseWriter, r *http.Request, f *Flow, b *Body, i *identity.Identity, method string) {
+func (e *Engine) finishSettings(w http.ResponseWriter, r *http.Request, f *Flow, b *Body, i *identity.Identity, method string) answer {
 	metrics.NoteFlow(r.Context(), method, "")
 	ctx := r.Context()
 	hooks := e.Config.AfterHooks(config.FlowSettings, method)
 	if e.Hooks != nil {
 		if err := e.Hooks.After(ctx, r, f, method, i, hooks); err != nil {
-			e.fail(w, r, f, b, err)
-			return
+			return e.failure(r, f, b, err)
 		}
 	}
 	e.sendVerification(ctx, r, i, f)
@@ -304,24 +289,20 @@ func (e *Engine) finishSettings(w http.ResponseWriter, r *http.Request, f *Flow,
 	f.UI = ui.NewContainer(f.UI.Action)
 	e.setCSRF(w, r, f)
 	if err := e.populate(r, f, nil); err != nil {
-		e.fail(w, r, f, b, err)
-		return
+		return e.failure(r, f, b, err)
 	}
 	f.UI.AddMessage(ui.InfoSettingsSaved())
 	f.UpdatedAt = e.stamp()
 	if err := e.Store.UpdateFlow(ctx, f); err != nil {
-		e.fail(w, r, f, b, err)
-		return
+		return e.failure(r, f, b, err)
 	}
 	if !isHTML(r, f) {
-		httpx.WriteJSON(w, http.StatusOK, f)
-		return
+		return flowAnswer(f, http.StatusOK)
 	}
 	def := uiOrDefault(e.Config.MethodReturnURL(config.FlowSettings, method), e.Config.AfterReturnURL(config.FlowSettings), e.UIRedirectURL(Settings, f.ID))
 	to, err := e.returnTo.Target(f, def)
 	if err != nil {
-		e.ForwardError(w, r, err)
-		return
+		return errorUIAnswer(err)
 	}
-	redirect(w, r, to, http.StatusSeeOther)
+	return redirectAnswer(to, http.StatusSeeOther)
 }

@@ -97,6 +97,10 @@ func afterVerificationReturnTo(f *Flow) string {
 // AdminRecoveryLink serves POST /admin/recovery/link: a link that recovers
 // an identity, for support staff to hand over.
 func (e *Engine) AdminRecoveryLink(w http.ResponseWriter, r *http.Request) {
+	e.respond(w, r, e.adminRecoveryLink(r))
+}
+
+func (e *Engine) adminRecoveryLink(r *http.Request) answer {
 	var linker RecoveryLinkMethod
 	for _, m := range e.RecoveryMethods {
 		if l, ok := m.(RecoveryLinkMethod); ok {
@@ -104,54 +108,45 @@ func (e *Engine) AdminRecoveryLink(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if linker == nil {
-		httpx.WriteError(w, r, httpx.NotFound("This endpoint was disabled by system administrator. Please check your url or contact the system administrator to enable it."))
-		return
+		return envelopeAnswer(httpx.NotFound("This endpoint was disabled by system administrator. Please check your url or contact the system administrator to enable it."))
 	}
 	var body struct {
 		IdentityID string `json:"identity_id"`
 		ExpiresIn  string `json:"expires_in"`
 	}
 	if err := httpx.DecodeJSON(r, &body, httpx.DecodeOptions{}); err != nil {
-		httpx.WriteError(w, r, err)
-		return
+		return envelopeAnswer(err)
 	}
 	id, err := uuid.Parse(body.IdentityID)
 	if err != nil {
-		httpx.WriteError(w, r, httpx.BadRequest("The identity_id is missing or is not a valid UUID."))
-		return
+		return envelopeAnswer(httpx.BadRequest("The identity_id is missing or is not a valid UUID."))
 	}
 	lifespan := linker.LinkLifespan()
 	if body.ExpiresIn != "" {
 		d, err := time.ParseDuration(body.ExpiresIn)
 		if err != nil || d <= 0 {
-			httpx.WriteError(w, r, httpx.BadRequest(fmt.Sprintf("expires_in must be a positive duration such as 1h or 30m, got %q.", body.ExpiresIn)))
-			return
+			return envelopeAnswer(httpx.BadRequest(fmt.Sprintf("expires_in must be a positive duration such as 1h or 30m, got %q.", body.ExpiresIn)))
 		}
 		lifespan = d
 	}
 	i, err := e.Identities.Get(r.Context(), id, false)
 	if identity.IsNotFound(err) {
-		httpx.WriteError(w, r, httpx.BadRequest("The requested identity does not exist."))
-		return
+		return envelopeAnswer(httpx.BadRequest("The requested identity does not exist."))
 	}
 	if err != nil {
-		httpx.WriteError(w, r, err)
-		return
+		return envelopeAnswer(err)
 	}
 	f, err := e.flowFor(r, Recovery, TypeBrowser, lifespan)
 	if err != nil {
-		httpx.WriteError(w, r, err)
-		return
+		return envelopeAnswer(err)
 	}
 	f.RequestURL = e.PublicURL("/self-service/recovery/browser", nil)
 	if err := e.Store.CreateFlow(r.Context(), f); err != nil {
-		httpx.WriteError(w, r, err)
-		return
+		return envelopeAnswer(err)
 	}
 	link, err := linker.CreateRecoveryLink(r.Context(), f, i)
 	if err != nil {
-		httpx.WriteError(w, r, err)
-		return
+		return envelopeAnswer(err)
 	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"recovery_link": link, "expires_at": f.ExpiresAt})
+	return documentAnswer(map[string]any{"recovery_link": link, "expires_at": f.ExpiresAt})
 }
