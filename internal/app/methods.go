@@ -62,14 +62,11 @@ func secondFactorMethods(cfg *config.Config, st *sqlstore.Store, identities *ide
 		if origin == "" {
 			origin = publicURL.Scheme + "://" + publicURL.Host
 		}
-		kinds := CredentialKinds()
 		w, err := webauthn.New(st, identities, webauthn.Config{
 			RPID: wc.Config.RP.ID, RPDisplayName: wc.Config.RP.DisplayName, RPOrigin: origin,
 			Passwordless: wc.Config.Passwordless, Passkeys: wc.Config.Passkeys,
 			ScriptURL:       strings.TrimSuffix(publicURL.String(), "/") + "/.well-known/ory/webauthn.js",
 			ScriptIntegrity: webauthnjs.Integrity(),
-		}, func(i *identity.Identity) int {
-			return identity.CountFactors(i.Credentials, kinds, identity.FirstFactor)
 		})
 		if err != nil {
 			return nil, fmt.Errorf("selfservice.methods.webauthn: %w", err)

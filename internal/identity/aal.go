@@ -57,13 +57,13 @@ func HighestAAL(creds map[CredentialsType]Credentials, kinds []CredentialsKind) 
 	}
 }
 
-// CountFactors counts how many of factor f creds provide, over every kind
-// (a WebAuthn credential counts once per key). Methods use it to refuse
-// removing an identity's last first factor.
-func CountFactors(creds map[CredentialsType]Credentials, kinds []CredentialsKind, f Factor) int {
+// CountFactors counts how many of factor f i's credentials provide, over
+// every kind (a WebAuthn key or a linked provider account counts once
+// each). Methods use it to refuse removing an identity's last first factor.
+func (s *Service) CountFactors(i *Identity, f Factor) int {
 	n := 0
-	for _, k := range kinds {
-		c, ok := creds[k.CredentialsType()]
+	for _, k := range s.kinds {
+		c, ok := i.Credentials[k.CredentialsType()]
 		if !ok {
 			continue
 		}
@@ -74,23 +74,4 @@ func CountFactors(creds map[CredentialsType]Credentials, kinds []CredentialsKind
 		}
 	}
 	return n
-}
-
-// FirstFactorTypes lists the types of i's credentials that sign it in on
-// their own (for example to refuse removing the last of them).
-func (s *Service) FirstFactorTypes(i *Identity) []CredentialsType {
-	var out []CredentialsType
-	for _, k := range s.kinds {
-		c, ok := i.Credentials[k.CredentialsType()]
-		if !ok {
-			continue
-		}
-		for _, f := range k.Factors(c) {
-			if f == FirstFactor {
-				out = append(out, k.CredentialsType())
-				break
-			}
-		}
-	}
-	return out
 }

@@ -16,15 +16,20 @@ type Credentials struct{}
 // CredentialsType is "oidc".
 func (Credentials) CredentialsType() identity.CredentialsType { return identity.CredentialsOIDC }
 
-// Factors: a linked provider account is a first factor.
+// Factors: each linked provider account is a first factor of its own (it
+// signs the identity in by itself, and unlinking one leaves the others).
 func (Credentials) Factors(c identity.Credentials) []identity.Factor {
 	var cfg struct {
 		Providers []json.RawMessage `json:"providers"`
 	}
-	if json.Unmarshal(c.Config, &cfg) == nil && len(cfg.Providers) > 0 {
-		return []identity.Factor{identity.FirstFactor}
+	if json.Unmarshal(c.Config, &cfg) != nil {
+		return nil
 	}
-	return nil
+	out := make([]identity.Factor, len(cfg.Providers))
+	for k := range out {
+		out[k] = identity.FirstFactor
+	}
+	return out
 }
 
 // Reveal returns an oidc credentials config with the provider's initial

@@ -488,15 +488,9 @@ func setLinks(i *identity.Identity, list []identity.OIDCProviderCredential) {
 }
 
 // firstFactors counts the ways i can sign in: each linked provider account,
-// and each other kind of credentials that is a first factor.
+// and each other first factor.
 func (m *Method) firstFactors(i *identity.Identity) int {
-	n := len(links(i))
-	for _, t := range m.identities.FirstFactorTypes(i) {
-		if t != identity.CredentialsOIDC {
-			n++
-		}
-	}
-	return n
+	return m.identities.CountFactors(i, identity.FirstFactor)
 }
 
 // PopulateSettings adds link buttons for the providers not linked yet and,

@@ -70,21 +70,17 @@ type Method struct {
 	identities *identity.Service
 	wa         *wa.WebAuthn
 	cfg        Config
-	// firstFactors counts the first factors of an identity's other
-	// credentials (removing the last one is refused).
-	firstFactors func(i *identity.Identity) int
 }
 
-// New wires the method. firstFactors reports how many first factors an
-// identity's credentials provide (all kinds, see identity.HighestAAL).
-func New(st Store, identities *identity.Service, cfg Config, firstFactors func(*identity.Identity) int) (*Method, error) {
+// New wires the method.
+func New(st Store, identities *identity.Service, cfg Config) (*Method, error) {
 	w, err := wa.New(&wa.Config{
 		RPID: cfg.RPID, RPDisplayName: cfg.RPDisplayName, RPOrigins: []string{cfg.RPOrigin},
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &Method{store: st, identities: identities, wa: w, cfg: cfg, firstFactors: firstFactors}, nil
+	return &Method{store: st, identities: identities, wa: w, cfg: cfg}, nil
 }
 
 // ID is "webauthn".
@@ -676,4 +672,10 @@ func (m *Method) Register(ctx context.Context, r *http.Request, f *flow.Flow, b 
 	}
 	f.DeleteInternal(registerCeremonyKey)
 	return flow.Done(i, identity.AAL1), nil
+}
+
+// firstFactors counts the ways i can sign in on its own, over every kind of
+// credentials (each passwordless key counts): removing the last is refused.
+func (m *Method) firstFactors(i *identity.Identity) int {
+	return m.identities.CountFactors(i, identity.FirstFactor)
 }
