@@ -44,7 +44,9 @@ func secondFactorMethods(cfg *config.Config, st *sqlstore.Store, identities *ide
 		// TOTP keys are read back to check codes, so they are encrypted,
 		// never hashed; see cipher.AtRest for the key when no cipher is
 		// configured.
-		c, err := cipher.AtRest(cfg.Ciphers.Algorithm, cfg.Secrets.Cipher, cfg.Secrets.Default)
+		// Any configured secret will do (secrets.default first): a Kratos
+		// file may set only secrets.cookie.
+		c, err := cipher.AtRest(cfg.Ciphers.Algorithm, cfg.Secrets.Cipher, cfg.SessionSecrets())
 		if err != nil {
 			return nil, err
 		}

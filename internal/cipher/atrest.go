@@ -7,9 +7,9 @@ import (
 )
 
 // AtRest returns the cipher for secrets Hoplite keeps itself and must read
-// back (TOTP keys): the configured one (ciphers.algorithm with
+// back (TOTP keys, queued link mails): the configured one (ciphers.algorithm with
 // secrets.cipher) when it encrypts, else AES-256-GCM under keys derived
-// from fallbackSecrets (secrets.default), so such secrets are never stored
+// from fallbackSecrets (the session secrets), so such secrets are never stored
 // in the clear even where a Kratos configuration leaves ciphers.algorithm at
 // noop. Values written under either are read back under both, so turning
 // the configured cipher on later keeps older values readable.

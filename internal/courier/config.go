@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/hoplite-id/hoplite/internal/cipher"
+
 	"github.com/hoplite-id/hoplite/internal/config"
 	"github.com/hoplite-id/hoplite/internal/httpclient"
 )
@@ -46,6 +48,16 @@ func FromConfig(ctx context.Context, cfg *config.Config, st Store, logger *slog.
 		return nil, nil, err
 	}
 	c := New(st, tmpl, cfg.Courier.MessageTTL, logger)
+	// Queued links are sealed under the cipher that keeps the other secrets
+	// Hoplite reads back. Without any secret (a configuration check) they
+	// cannot be, and nothing is queued then anyway.
+	if secrets := cfg.SessionSecrets(); len(secrets) > 0 {
+		ci, err := cipher.AtRest(cfg.Ciphers.Algorithm, cfg.Secrets.Cipher, secrets)
+		if err != nil {
+			return nil, nil, err
+		}
+		c.SealLinks(ci)
+	}
 
 	smtpCfg := cfg.Courier.SMTP
 	switch {

@@ -23,6 +23,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hoplite-id/hoplite/internal/cipher"
+
 	"github.com/google/uuid"
 )
 
@@ -204,6 +206,7 @@ type Courier struct {
 	templates *Templates
 	ttl       time.Duration
 	logger    *slog.Logger
+	sealer    cipher.Cipher // nil: link messages are stored as they are (see SealLinks)
 
 	// Tuning of the worker; set before Run. Zero values take the defaults.
 
@@ -279,6 +282,9 @@ func (c *Courier) QueueEmail(ctx context.Context, t TemplateType, data EmailData
 		Recipient: to, Subject: rendered.Subject, Body: rendered.Plaintext,
 		TemplateType: t, TemplateData: raw,
 		CreatedAt: now, UpdatedAt: now,
+	}
+	if err := c.seal(m); err != nil {
+		return uuid.Nil, err
 	}
 	if err := c.store.CreateMessage(ctx, m); err != nil {
 		return uuid.Nil, fmt.Errorf("courier: queueing the %s email: %w", t, err)

@@ -153,7 +153,10 @@ func (c *Courier) deliver(ctx context.Context, sender Sender, m Message, token s
 		}
 		return true, fmt.Errorf("renewing the claim on message %s: %w", m.ID, err)
 	}
-	sendErr := c.prepare(&m)
+	m, sendErr := c.Open(m)
+	if sendErr == nil {
+		sendErr = c.prepare(&m)
+	}
 	if sendErr == nil {
 		// A delivery under way is finished even when ctx ends (the sender's
 		// own timeouts bound it): interrupting it could leave a message

@@ -57,6 +57,11 @@ courier:
 				if err != nil || len(msgs) != 1 || msgs[0].TemplateType != courier.VerificationValid || msgs[0].Recipient != email {
 					t.Fatalf("queue before the worker: %v %+v", err, msgs)
 				}
+				// Until it is sent, the queued mail's link is sealed in the
+				// database.
+				if stored := msgs[0].Body + string(msgs[0].TemplateData); strings.Contains(stored, "token=") || strings.Contains(stored, "/self-service/verification") {
+					t.Errorf("the queued mail shows its link in the database: %s", stored)
+				}
 				if n := len(srv.Mails()); n != 0 {
 					t.Fatalf("%d mails delivered without a worker", n)
 				}
