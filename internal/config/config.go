@@ -595,6 +595,23 @@ type Security struct {
 	// beyond it requests get 503 with Retry-After.
 	MaxWaitingHashes int           `json:"max_waiting_hashes"`
 	Audit            SecurityAudit `json:"audit"`
+	// CredentialChanges is what happens after a password change or a
+	// completed recovery (all off by default, as in Kratos).
+	CredentialChanges CredentialChanges `json:"credential_changes"`
+}
+
+// CredentialChanges are the optional consequences of a changed sign-in
+// secret (a new password in settings) or a completed recovery.
+type CredentialChanges struct {
+	// RevokeOtherSessions ends the identity's other sessions, keeping the
+	// one that made the change (or the recovery's new session).
+	RevokeOtherSessions bool `json:"revoke_other_sessions"`
+	// Notify mails the identity's verified email addresses (all of them
+	// when none is verified) about the change.
+	Notify bool `json:"notify"`
+	// InvalidateRecoveryLinks makes every unused recovery link of the
+	// identity stop working.
+	InvalidateRecoveryLinks bool `json:"invalidate_recovery_links"`
 }
 
 // BruteForce are the failure counters of sign-in and the mail cooldown.

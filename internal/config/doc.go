@@ -38,6 +38,10 @@
 //     per-address mail cooldown (on by default; see docs/configuration.md).
 //   - security.max_waiting_hashes: the bound of the password hash queue.
 //   - security.audit.retention: how long security events are kept.
+//   - security.credential_changes.{revoke_other_sessions,notify,
+//     invalidate_recovery_links}: booleans, default false. After a new
+//     password in settings or a completed recovery: end the identity's
+//     other sessions, mail its addresses, revoke its unused recovery links.
 //   - session.idle_timeout: duration, default 0 (off). A session unused for
 //     this long ends, within its lifespan.
 //   - forward_request_headers of a web_hook's config: request headers the

@@ -611,6 +611,11 @@ func buildSchema() *node {
 			key("audit", object(
 				key("retention", duration("2160h")),
 			)),
+			key("credential_changes", object(
+				key("revoke_other_sessions", boolean().withDefault(false)),
+				key("notify", boolean().withDefault(false)),
+				key("invalidate_recovery_links", boolean().withDefault(false)),
+			)),
 		).addition()),
 		key("ui", object(
 			key("enabled", boolean()),

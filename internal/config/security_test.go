@@ -59,3 +59,32 @@ func TestSecurityInvalid(t *testing.T) {
 		}
 	}
 }
+
+func TestSecurityCredentialChanges(t *testing.T) {
+	c := mustLoadYAML(t, false, noEnv, minimal)
+	if c.Security.CredentialChanges != (CredentialChanges{}) {
+		t.Fatalf("credential_changes defaults: %+v, want all off", c.Security.CredentialChanges)
+	}
+	c = mustLoadYAML(t, false, noEnv, minimal, "security:\n  credential_changes:\n    revoke_other_sessions: true\n    notify: true\n")
+	if got := c.Security.CredentialChanges; !got.RevokeOtherSessions || !got.Notify || got.InvalidateRecoveryLinks {
+		t.Fatalf("credential_changes from the file: %+v", got)
+	}
+	c = mustLoadYAML(t, false, env(map[string]string{
+		"SECURITY_CREDENTIAL_CHANGES_INVALIDATE_RECOVERY_LINKS": "true",
+	}), minimal)
+	if got := c.Security.CredentialChanges; got.RevokeOtherSessions || got.Notify || !got.InvalidateRecoveryLinks {
+		t.Fatalf("credential_changes from the environment: %+v", got)
+	}
+	if u := c.Unsupported(); len(u) != 0 {
+		t.Fatalf("credential_changes reported as unsupported: %v", u)
+	}
+	for doc, want := range map[string]string{
+		"security:\n  credential_changes:\n    notify: maybe":         "security.credential_changes.notify",
+		"security:\n  credential_changes:\n    revoke_sessions: true": `unknown key "security.credential_changes.revoke_sessions"`,
+	} {
+		_, err := loadYAML(t, false, noEnv, minimal, doc)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: error %v, want one naming %s", doc, err, want)
+		}
+	}
+}
