@@ -38,6 +38,11 @@ const (
 	RecoveryInvalid     TemplateType = "recovery_invalid"
 	VerificationValid   TemplateType = "verification_valid"
 	VerificationInvalid TemplateType = "verification_invalid"
+	// CredentialsChanged and RecoveryCompleted tell an account's owner that
+	// its password was changed or that it was recovered
+	// (security.credential_changes.notify, a Hoplite addition).
+	CredentialsChanged TemplateType = "credentials_changed"
+	RecoveryCompleted  TemplateType = "recovery_completed"
 )
 
 // LinkTemplates are the templates whose messages carry a single-use link
@@ -47,7 +52,7 @@ const (
 var LinkTemplates = []TemplateType{RecoveryValid, VerificationValid}
 
 // TemplateTypes lists every email template.
-var TemplateTypes = []TemplateType{RecoveryValid, RecoveryInvalid, VerificationValid, VerificationInvalid}
+var TemplateTypes = []TemplateType{RecoveryValid, RecoveryInvalid, VerificationValid, VerificationInvalid, CredentialsChanged, RecoveryCompleted}
 
 // dir is the template's directory below the template root, e.g.
 // "recovery/valid".
@@ -84,6 +89,8 @@ func (d EmailData) model(t TemplateType) EmailData {
 		out.RecoveryURL, out.Identity = d.RecoveryURL, d.Identity
 	case VerificationValid:
 		out.VerificationURL, out.Identity = d.VerificationURL, d.Identity
+	case CredentialsChanged, RecoveryCompleted:
+		out.Identity = d.Identity
 	}
 	return out
 }

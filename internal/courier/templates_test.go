@@ -54,6 +54,12 @@ func TestBuiltinTemplates(t *testing.T) {
 		{courier.VerificationInvalid, courier.EmailData{To: "nobody@example.org"},
 			"Verification was requested for this address",
 			[]string{"nobody@example.org"}, []string{"nobody@example.org"}, "http"},
+		{courier.CredentialsChanged, courier.EmailData{To: "ann@example.org", Identity: identity},
+			"Your password was changed",
+			[]string{"password of the account", "recover"}, []string{"password of the account"}, "http"},
+		{courier.RecoveryCompleted, courier.EmailData{To: "ann@example.org", Identity: identity},
+			"Your account was recovered",
+			[]string{"was just recovered"}, []string{"was just recovered"}, "http"},
 	}
 	for _, c := range cases {
 		t.Run(string(c.t), func(t *testing.T) {
@@ -157,6 +163,20 @@ func TestOverrideDirectory(t *testing.T) {
 	r, _ = tmpl.Render(courier.VerificationValid, courier.EmailData{To: "a@example.org", VerificationURL: "https://v.example/"})
 	if r.Subject != "Please verify your email address" {
 		t.Errorf("subject %q", r.Subject)
+	}
+
+	// The notification templates are overridden the same way.
+	writeTemplate(t, dir, "credentials/changed/email.subject.gotmpl", `Password changed for {{ .Identity.traits.email }}`)
+	tmpl, err = courier.LoadTemplates(context.Background(), courier.TemplateOptions{OverridePath: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ = tmpl.Render(courier.CredentialsChanged, courier.EmailData{To: "ann@example.org", Identity: map[string]any{"traits": map[string]any{"email": "ann@example.org"}}})
+	if r.Subject != "Password changed for ann@example.org" {
+		t.Errorf("overridden credentials_changed subject %q", r.Subject)
+	}
+	if r, _ = tmpl.Render(courier.RecoveryCompleted, courier.EmailData{To: "ann@example.org"}); r.Subject != "Your account was recovered" {
+		t.Errorf("recovery_completed subject %q, want the built-in one", r.Subject)
 	}
 
 	// A sibling file without the template it belongs to is reported.
