@@ -30,12 +30,15 @@ const (
 	IdentityUpdated = "identity.updated"
 	IdentityDeleted = "identity.deleted"
 	RecoveryUsed    = "recovery.used"
-	AdminAPIKeyUsed = "admin.api_key_used"
+	// RecoveryLinksRevoked: unused recovery links stopped working
+	// (security.credential_changes.invalidate_recovery_links).
+	RecoveryLinksRevoked = "recovery.links_revoked"
+	AdminAPIKeyUsed      = "admin.api_key_used"
 )
 
 // Types lists every event type.
 var Types = []string{LoginSucceeded, LoginFailed, LoginLocked, SessionRevoked, PasswordChanged,
-	IdentityCreated, IdentityUpdated, IdentityDeleted, RecoveryUsed, AdminAPIKeyUsed}
+	IdentityCreated, IdentityUpdated, IdentityDeleted, RecoveryUsed, RecoveryLinksRevoked, AdminAPIKeyUsed}
 
 // Event is one security event.
 type Event struct {

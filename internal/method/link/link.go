@@ -44,6 +44,9 @@ type Store interface {
 	// UseToken marks the unused token with this hash and kind as used and
 	// returns it, expired or not; store.ErrNotFound when there is none.
 	UseToken(ctx context.Context, kind, hash string, now time.Time) (*Token, error)
+	// RevokeTokens marks every unused token of this kind issued to the
+	// identity as used and reports how many there were.
+	RevokeTokens(ctx context.Context, kind string, identityID uuid.UUID, now time.Time) (int64, error)
 	FindRecoveryAddress(ctx context.Context, via, value string) (*identity.RecoveryAddress, error)
 	FindVerifiableAddress(ctx context.Context, via, value string) (*identity.VerifiableAddress, error)
 	UpdateVerifiableAddress(ctx context.Context, a *identity.VerifiableAddress) error
@@ -75,8 +78,8 @@ type Auditor interface {
 	Record(ctx context.Context, e audit.Event)
 }
 
-// Method implements flow.RecoveryMethod, flow.RecoveryLinkMethod and
-// flow.VerificationMethod.
+// Method implements flow.RecoveryMethod, flow.RecoveryLinkMethod,
+// flow.RecoveryLinkRevoker and flow.VerificationMethod.
 type Method struct {
 	store      Store
 	identities *identity.Service
@@ -324,6 +327,20 @@ func (m *Method) recoverWithToken(ctx context.Context, f *flow.Flow, plain strin
 		m.audit.Record(ctx, audit.For(audit.RecoveryUsed, i.ID, map[string]any{"method": "link", "admin_link": !t.AddressID.Valid}))
 	}
 	return i, nil
+}
+
+// RevokeRecoveryLinks makes every unused recovery link of the identity
+// (mailed or made by the admin API) stop working: opening one answers as a
+// used link does.
+func (m *Method) RevokeRecoveryLinks(ctx context.Context, identityID uuid.UUID) error {
+	n, err := m.store.RevokeTokens(ctx, KindRecovery, identityID, m.now())
+	if err != nil {
+		return err
+	}
+	if n > 0 && m.audit != nil {
+		m.audit.Record(ctx, audit.For(audit.RecoveryLinksRevoked, identityID, map[string]any{"method": "link", "count": n}))
+	}
+	return nil
 }
 
 func (m *Method) markVerified(ctx context.Context, a *identity.VerifiableAddress) error {

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/hoplite-id/hoplite/internal/identity"
 	"github.com/hoplite-id/hoplite/internal/store"
 )
@@ -48,4 +50,17 @@ func (s *Store) UseToken(ctx context.Context, kind, hash string, now time.Time) 
 	}
 	t.ExpiresAt, t.IssuedAt = t.ExpiresAt.UTC(), t.IssuedAt.UTC()
 	return &t, nil
+}
+
+// RevokeTokens marks every unused token of this kind issued to the identity
+// as used (at now), so that none of its links works any more, and reports
+// how many there were.
+func (s *Store) RevokeTokens(ctx context.Context, kind string, identityID uuid.UUID, now time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE selfservice_tokens SET used = ?, used_at = ?, updated_at = ? WHERE identity_id = ? AND kind = ? AND used = ?`),
+		true, now.UTC(), identity.Now(), identityID, kind, false)
+	if err != nil {
+		return 0, s.mapErr(err)
+	}
+	n, err := res.RowsAffected()
+	return n, s.mapErr(err)
 }
