@@ -261,6 +261,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Opti
 		Config: flow.FromConfig(cfg, cfg.Dev && os.Getenv("DEV_DISABLE_API_FLOW_ENFORCEMENT") == "true"),
 		Store:  flow.StoreOver(st), Sessions: sessions, Identities: identities, CSRF: csrfManager, Logger: logger,
 		Hooks: hooks,
+		// Used only when security.credential_changes.notify is on.
+		Notifier: hook.NewNotifier(mailer),
 	}
 	// The enabled methods, in the order their nodes appear in forms.
 	if cfg.Selfservice.Methods.Profile.Enabled {

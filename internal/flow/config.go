@@ -38,6 +38,10 @@ type Config struct {
 	// AfterReturnURL returns only the flow's own after-URL ("" when unset).
 	AfterReturnURL func(flow string) string
 
+	// CredentialChanges is security.credential_changes: what follows a new
+	// sign-in secret (Result.SecretChanged) or a completed recovery.
+	CredentialChanges config.CredentialChanges
+
 	// APIFlowChecksDisabled turns off the refusal of API flow submissions
 	// that come from a browser: Kratos allows that in dev mode with
 	// DEV_DISABLE_API_FLOW_ENFORCEMENT=true, so that API flows can be tried
@@ -85,6 +89,7 @@ func FromConfig(c *config.Config, apiFlowChecksDisabled bool) Config {
 			}
 			return ""
 		},
+		CredentialChanges:     c.Security.CredentialChanges,
 		APIFlowChecksDisabled: apiFlowChecksDisabled,
 	}
 }

@@ -31,6 +31,25 @@ type Hooks interface {
 	After(ctx context.Context, r *http.Request, f *Flow, method string, i *identity.Identity, hooks []config.Hook) error
 }
 
+// CredentialChange says what happened to an identity's sign-in that its
+// owner is told about (security.credential_changes.notify).
+type CredentialChange string
+
+const (
+	// SecretReplaced: a settings method replaced a secret the identity
+	// signs in with (Result.SecretChanged).
+	SecretReplaced CredentialChange = "secret_replaced"
+	// AccountRecovered: a recovery completed and signed the identity in.
+	AccountRecovered CredentialChange = "account_recovered"
+)
+
+// Notifier tells an identity's owner about a changed sign-in (package
+// hook's Notifier mails them through the courier).
+type Notifier interface {
+	// NotifyCredentialChange reports change to i's owner.
+	NotifyCredentialChange(ctx context.Context, i *identity.Identity, change CredentialChange) error
+}
+
 // Deps are the engine's dependencies.
 type Deps struct {
 	Config     Config
@@ -40,6 +59,9 @@ type Deps struct {
 	CSRF       *csrf.Manager
 	Logger     *slog.Logger
 	Hooks      Hooks
+	// Notifier mails owners about changed sign-ins when
+	// security.credential_changes.notify is on; nil sends nothing.
+	Notifier Notifier
 
 	// Methods are the enabled methods, in the order their nodes appear.
 	Methods []Method
@@ -62,6 +84,7 @@ type Engine struct {
 	RecoveryMethods     []RecoveryMethod
 	VerificationMethods []VerificationMethod
 	callbackMethods     []CallbackMethod
+	linkRevokers        []RecoveryLinkRevoker
 	secretInputs        []string
 }
 
@@ -88,6 +111,7 @@ func NewEngine(d Deps) *Engine {
 		RecoveryMethods:     methodsOf[RecoveryMethod](d.Methods),
 		VerificationMethods: methodsOf[VerificationMethod](d.Methods),
 		callbackMethods:     methodsOf[CallbackMethod](d.Methods),
+		linkRevokers:        methodsOf[RecoveryLinkRevoker](d.Methods),
 	}
 	for _, m := range methodsOf[SecretInputs](d.Methods) {
 		e.secretInputs = append(e.secretInputs, m.SecretInputs()...)

@@ -43,3 +43,32 @@ func (e *Engine) runBuiltinHooks(r *http.Request, f *Flow, i *identity.Identity,
 	}
 	return nil
 }
+
+// credentialChanged applies security.credential_changes after identity i's
+// sign-in secret was replaced or a recovery signed it in (change): the
+// identity's other sessions end (keep, the session that made
+// the change or the recovery's new one, stays), every unused recovery link
+// of the identity stops working, and the owner is mailed. Each is off
+// unless its key is on.
+func (e *Engine) credentialChanged(r *http.Request, i *identity.Identity, keep *session.Session, change CredentialChange) error {
+	cc := e.Config.CredentialChanges
+	ctx := r.Context()
+	if cc.RevokeOtherSessions && keep != nil {
+		if _, err := e.Sessions.RevokeOthers(ctx, i.ID, keep.ID); err != nil {
+			return err
+		}
+	}
+	if cc.InvalidateRecoveryLinks {
+		for _, m := range e.linkRevokers {
+			if err := m.RevokeRecoveryLinks(ctx, i.ID); err != nil {
+				return err
+			}
+		}
+	}
+	if cc.Notify && e.Notifier != nil {
+		if err := e.Notifier.NotifyCredentialChange(ctx, i, change); err != nil {
+			return err
+		}
+	}
+	return nil
+}

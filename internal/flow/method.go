@@ -72,6 +72,11 @@ type Result struct {
 	// Cookies are set on the answer, whatever it is (a social sign-in keeps
 	// its state in a cookie while the browser is at the provider).
 	Cookies []*http.Cookie
+	// SecretChanged, on a settings result, says the method replaced a
+	// secret the identity signs in with (a new password). Once the change
+	// is stored, the engine applies security.credential_changes: other
+	// sessions end, the owner is mailed, open recovery links are revoked.
+	SecretChanged bool
 }
 
 // Done is the result of a completed step that proved aal for i.
@@ -175,6 +180,15 @@ type RecoveryLinkMethod interface {
 	CreateRecoveryLink(ctx context.Context, f *Flow, i *identity.Identity) (string, error)
 	// LinkLifespan is how long its links stay valid unless asked otherwise.
 	LinkLifespan() time.Duration
+}
+
+// RecoveryLinkRevoker is a recovery method whose mailed links can be
+// revoked: after a new sign-in secret or a completed recovery, when
+// security.credential_changes.invalidate_recovery_links is on, the engine
+// asks it to make every unused link of the identity stop working.
+type RecoveryLinkRevoker interface {
+	RecoveryMethod
+	RevokeRecoveryLinks(ctx context.Context, identityID uuid.UUID) error
 }
 
 // LinkConsumer is a recovery or verification method that takes the token

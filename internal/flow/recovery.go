@@ -298,6 +298,9 @@ func (e *Engine) finishRecovery(w http.ResponseWriter, r *http.Request, f *Flow,
 	if err := e.runBuiltinHooks(r, f, i, s, f.Active, hooks); err != nil {
 		return e.failure(r, f, b, err)
 	}
+	if err := e.credentialChanged(r, i, s, AccountRecovered); err != nil {
+		return e.failure(r, f, b, err)
+	}
 	if e.Hooks != nil {
 		if err := e.Hooks.After(ctx, r, f, f.Active, i, hooks); err != nil {
 			return e.failure(r, f, b, err)

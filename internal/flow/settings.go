@@ -235,6 +235,11 @@ func (e *Engine) settingsResult(w http.ResponseWriter, r *http.Request, f *Flow,
 			return e.failure(r, f, b, err)
 		}
 	}
+	if res.SecretChanged {
+		if err := e.credentialChanged(r, req.Identity, req.Session, SecretReplaced); err != nil {
+			return e.failure(r, f, b, err)
+		}
+	}
 	return e.finishSettings(w, r, f, b, req.Identity, m.ID())
 }
 

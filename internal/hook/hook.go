@@ -8,6 +8,9 @@
 // request_url, identity}, and sends it to the configured URL. A failing
 // synchronous hook fails the flow with an *Error; a hook with
 // response.ignore runs in the background and its failures are only logged.
+//
+// Notifier mails an account's owner after a password change or a recovery
+// (security.credential_changes.notify; the engine decides when).
 package hook
 
 import (

@@ -366,7 +366,8 @@ func (m *Method) PopulateSettings(r *http.Request, f *flow.Flow, i *identity.Ide
 	return nil
 }
 
-// Settings sets a new password; it needs a recent login.
+// Settings sets a new password; it needs a recent login. The result says
+// a sign-in secret changed.
 func (m *Method) Settings(ctx context.Context, r *http.Request, f *flow.Flow, b *flow.Body, req *flow.SettingsRequest) (*flow.Result, error) {
 	password := b.String("password")
 	if password == "" {
@@ -392,7 +393,8 @@ func (m *Method) Settings(ctx context.Context, r *http.Request, f *flow.Flow, b 
 	}
 	i.Credentials[identity.CredentialsPassword] = c
 	m.record(ctx, audit.PasswordChanged, i.ID, map[string]any{"method": id})
-	return nil, nil
+	// A new password is a new sign-in secret (security.credential_changes).
+	return &flow.Result{SecretChanged: true}, nil
 }
 
 // SecretInputs names the input never shown again after a failed
