@@ -210,3 +210,27 @@ func TestCredentialChangesOffByDefault(t *testing.T) {
 		box.none(t, email, 300*time.Millisecond)
 	})
 }
+
+// The sessions a password change ends are refused by every instance, also
+// where they were cached.
+func TestCredentialChangesReachOtherInstances(t *testing.T) {
+	testutil.ForEachBackend(t, func(t *testing.T, b testutil.Backend) {
+		dsn := b.NewDSN(t)
+		cfg := ssSessionHook + "security:\n  credential_changes:\n    revoke_other_sessions: true\n"
+		a := testutil.StartServer(t, testutil.Options{DSN: dsn, Config: cfg})
+		c := testutil.StartServer(t, testutil.Options{DSN: dsn, Config: cfg})
+		waitCachesReady(t, a, c)
+
+		const email = "cc-instances@example.org"
+		current := ssRegister(t, a, email, ssPassword).GetSessionToken()
+		other := *ssLogin(t, c, email, ssPassword).SessionToken
+		// Twice each: the second answer comes from C's cache.
+		waitWhoami(t, []*testutil.Server{c, c}, other, http.StatusOK, 0)
+		waitWhoami(t, []*testutil.Server{c, c}, current, http.StatusOK, 0)
+
+		ccChangePassword(t, a, current, lcNewPassword)
+		took := waitWhoami(t, []*testutil.Server{a, c}, other, http.StatusUnauthorized, revocationBound(dsn))
+		t.Logf("%s: the other session was refused everywhere after %v", b.Name, took)
+		waitWhoami(t, []*testutil.Server{a, c}, current, http.StatusOK, 0)
+	})
+}
