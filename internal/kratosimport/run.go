@@ -117,6 +117,8 @@ type mover struct {
 	target Target
 	opts   Options
 	lookup *secret.TokenHasher
+	// seeder writes every page over one connection (nil in a dry run).
+	seeder *sqlstore.Seeder
 	report *Report
 	bar    *progress
 	// failed holds identities skipped for a problem, so that a dry run can
@@ -145,6 +147,14 @@ func Run(ctx context.Context, target Target, opts Options) (*Report, error) {
 	}
 	m := &mover{src: src, target: target, opts: opts, lookup: LookupCodeHasher(target.Secrets), report: report, failed: map[uuid.UUID]bool{}}
 	defer func() { report.Duration = time.Since(start) }()
+	if !opts.DryRun {
+		// Durable: SQLite keeps its synchronous commits, so a crash (or a
+		// power loss) leaves whole pages behind and a second run resumes.
+		if m.seeder, err = target.Store.NewSeeder(ctx, true); err != nil {
+			return report, fmt.Errorf("connecting to Hoplite's database: %w", err)
+		}
+		defer m.seeder.Close()
+	}
 
 	if report.Identities.Source, err = src.count(ctx, "identities"); err != nil {
 		return report, fmt.Errorf("counting identities: %w", err)
@@ -214,8 +224,7 @@ func (m *mover) write(ctx context.Context, batch []*identity.Identity) error {
 		m.report.Identities.Moved += len(batch)
 		return nil
 	}
-	opts := sqlstore.SeedOptions{TxRows: len(batch), Workers: 1, Durable: true}
-	err := m.target.Store.SeedIdentities(ctx, batch, opts)
+	err := m.seeder.Identities(ctx, batch)
 	if err == nil {
 		m.report.Identities.Moved += len(batch)
 		return nil
@@ -224,7 +233,7 @@ func (m *mover) write(ctx context.Context, batch []*identity.Identity) error {
 		return err
 	}
 	for _, i := range batch {
-		err := m.target.Store.SeedIdentities(ctx, []*identity.Identity{i}, sqlstore.SeedOptions{TxRows: 1, Workers: 1, Durable: true})
+		err := m.seeder.Identities(ctx, []*identity.Identity{i})
 		switch {
 		case err == nil:
 			m.report.Identities.Moved++
@@ -384,7 +393,7 @@ func (m *mover) moveSessions(ctx context.Context) error {
 			}
 		}
 		if len(batch) > 0 && !m.opts.DryRun {
-			if err := m.target.Store.SeedSessions(ctx, batch, sqlstore.SeedOptions{TxRows: len(batch), Workers: 1, Durable: true}); err != nil {
+			if err := m.seeder.Sessions(ctx, batch); err != nil {
 				return fmt.Errorf("writing sessions: %w", err)
 			}
 		}

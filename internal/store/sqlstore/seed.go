@@ -80,14 +80,7 @@ func (s *Store) SeedIdentities(ctx context.Context, ids []*identity.Identity, op
 func (s *Store) SeedSessions(ctx context.Context, sessions []*session.Session, opts SeedOptions) error {
 	opts = opts.withDefaults(s.dialect)
 	return s.seedParallel(ctx, len(sessions), opts, func(tx *sql.Tx, from, to int) error {
-		batch := sessions[from:to]
-		return s.insertRows(ctx, tx, "sessions",
-			[]string{"id", "identity_id", "token_hash", "active", "aal", "authentication_methods", "issued_at", "expires_at", "authenticated_at", "created_at", "updated_at"},
-			len(batch), func(k int, a []any) []any {
-				x := batch[k]
-				return append(a, x.ID, x.IdentityID, x.TokenHash, x.Active, x.AAL, methodsJSON(x),
-					x.IssuedAt, x.ExpiresAt, x.AuthenticatedAt, x.CreatedAt, x.UpdatedAt)
-			})
+		return s.seedSessionBatch(ctx, tx, sessions[from:to])
 	})
 }
 
@@ -137,8 +130,74 @@ func (s *Store) seedSessionSettings(durable bool) (set, reset []string) {
 	return nil, nil
 }
 
+// Seeder writes batches of identities and sessions over one dedicated
+// connection, each batch in one transaction, for a caller that streams a
+// large data set page by page (the move from Kratos). Keeping the one
+// connection matters for SQLite: its page cache belongs to the connection,
+// and a connection handed back to the pool gets its usual small cache back,
+// which drops the cached index pages. A move that took a fresh connection
+// per page re-read its indexes from the file on every page, a cost that
+// grows with the indexes, so the whole move grew faster than the data.
+type Seeder struct {
+	s     *Store
+	conn  *sql.Conn
+	reset []string
+}
+
+// NewSeeder takes a connection from the pool for bulk writes (see
+// SeedOptions.Durable) until Close.
+func (s *Store) NewSeeder(ctx context.Context, durable bool) (*Seeder, error) {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, s.mapErr(err)
+	}
+	set, reset := s.seedSessionSettings(durable)
+	for _, q := range set {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("%s: %w", q, err)
+		}
+	}
+	return &Seeder{s: s, conn: conn, reset: reset}, nil
+}
+
+// Close restores the connection's usual settings and hands it back.
+func (sd *Seeder) Close() error {
+	for _, q := range sd.reset {
+		_, _ = sd.conn.ExecContext(context.Background(), q)
+	}
+	return sd.conn.Close()
+}
+
+// Identities inserts identities as SeedIdentities does, all in one
+// transaction: a taken id, identifier or address fails them all with
+// store.ErrConflict and writes none.
+func (sd *Seeder) Identities(ctx context.Context, ids []*identity.Identity) error {
+	return sd.tx(ctx, func(tx *sql.Tx) error { return sd.s.seedIdentityBatch(ctx, tx, ids) })
+}
+
+// Sessions inserts sessions as SeedSessions does, all in one transaction.
+func (sd *Seeder) Sessions(ctx context.Context, sessions []*session.Session) error {
+	return sd.tx(ctx, func(tx *sql.Tx) error { return sd.s.seedSessionBatch(ctx, tx, sessions) })
+}
+
+func (sd *Seeder) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	tx, err := sd.conn.BeginTx(ctx, nil)
+	if err != nil {
+		return sd.s.mapErr(err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return sd.s.mapErr(err)
+	}
+	return sd.s.mapErr(tx.Commit())
+}
+
 // seedParallel cuts n rows into transactions of opts.TxRows and runs them
-// on opts.Workers dedicated connections. The first error stops the rest.
+// on opts.Workers seeders. The first error stops the rest.
 func (s *Store) seedParallel(ctx context.Context, n int, opts SeedOptions, batch func(tx *sql.Tx, from, to int) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -166,40 +225,20 @@ func (s *Store) seedParallel(ctx context.Context, n int, opts SeedOptions, batch
 		mu.Unlock()
 		cancel()
 	}
-	set, reset := s.seedSessionSettings(opts.Durable)
 	for w := 0; w < opts.Workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			conn, err := s.db.Conn(ctx)
+			sd, err := s.NewSeeder(ctx, opts.Durable)
 			if err != nil {
-				fail(s.mapErr(err))
+				fail(err)
 				return
 			}
-			defer conn.Close()
-			for _, q := range set {
-				if _, err := conn.ExecContext(ctx, q); err != nil {
-					fail(fmt.Errorf("%s: %w", q, err))
-					return
-				}
-			}
-			defer func() {
-				for _, q := range reset {
-					_, _ = conn.ExecContext(context.Background(), q)
-				}
-			}()
+			defer sd.Close()
 			for from := range next {
 				to := min(from+opts.TxRows, n)
-				tx, err := conn.BeginTx(ctx, nil)
-				if err == nil {
-					if err = batch(tx, from, to); err == nil {
-						err = tx.Commit()
-					} else {
-						_ = tx.Rollback()
-					}
-				}
-				if err != nil {
-					fail(fmt.Errorf("rows %d-%d: %w", from, to-1, s.mapErr(err)))
+				if err := sd.tx(ctx, func(tx *sql.Tx) error { return batch(tx, from, to) }); err != nil {
+					fail(fmt.Errorf("rows %d-%d: %w", from, to-1, err))
 					return
 				}
 			}
@@ -207,6 +246,16 @@ func (s *Store) seedParallel(ctx context.Context, n int, opts SeedOptions, batch
 	}
 	wg.Wait()
 	return firstErr
+}
+
+func (s *Store) seedSessionBatch(ctx context.Context, tx *sql.Tx, batch []*session.Session) error {
+	return s.insertRows(ctx, tx, "sessions",
+		[]string{"id", "identity_id", "token_hash", "active", "aal", "authentication_methods", "issued_at", "expires_at", "authenticated_at", "created_at", "updated_at"},
+		len(batch), func(k int, a []any) []any {
+			x := batch[k]
+			return append(a, x.ID, x.IdentityID, x.TokenHash, x.Active, x.AAL, methodsJSON(x),
+				x.IssuedAt, x.ExpiresAt, x.AuthenticatedAt, x.CreatedAt, x.UpdatedAt)
+		})
 }
 
 func (s *Store) seedIdentityBatch(ctx context.Context, tx *sql.Tx, ids []*identity.Identity) error {
