@@ -10,6 +10,8 @@ import (
 	"sync"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/hoplite-id/hoplite/internal/identity"
 	"github.com/hoplite-id/hoplite/internal/session"
@@ -70,7 +72,7 @@ func (s *Store) SeedStatementParams() int {
 // fails the whole batch it is in with store.ErrConflict.
 func (s *Store) SeedIdentities(ctx context.Context, ids []*identity.Identity, opts SeedOptions) error {
 	opts = opts.withDefaults(s.dialect)
-	return s.seedParallel(ctx, len(ids), opts, func(tx *sql.Tx, from, to int) error {
+	return s.seedParallel(ctx, len(ids), opts, func(tx bulkTx, from, to int) error {
 		return s.seedIdentityBatch(ctx, tx, ids[from:to])
 	})
 }
@@ -79,7 +81,7 @@ func (s *Store) SeedIdentities(ctx context.Context, ids []*identity.Identity, op
 // set, as Manager.Persist sets it). Their identities must exist.
 func (s *Store) SeedSessions(ctx context.Context, sessions []*session.Session, opts SeedOptions) error {
 	opts = opts.withDefaults(s.dialect)
-	return s.seedParallel(ctx, len(sessions), opts, func(tx *sql.Tx, from, to int) error {
+	return s.seedParallel(ctx, len(sessions), opts, func(tx bulkTx, from, to int) error {
 		return s.seedSessionBatch(ctx, tx, sessions[from:to])
 	})
 }
@@ -173,15 +175,15 @@ func (sd *Seeder) Close() error {
 // transaction: a taken id, identifier or address fails them all with
 // store.ErrConflict and writes none.
 func (sd *Seeder) Identities(ctx context.Context, ids []*identity.Identity) error {
-	return sd.tx(ctx, func(tx *sql.Tx) error { return sd.s.seedIdentityBatch(ctx, tx, ids) })
+	return sd.tx(ctx, func(tx bulkTx) error { return sd.s.seedIdentityBatch(ctx, tx, ids) })
 }
 
 // Sessions inserts sessions as SeedSessions does, all in one transaction.
 func (sd *Seeder) Sessions(ctx context.Context, sessions []*session.Session) error {
-	return sd.tx(ctx, func(tx *sql.Tx) error { return sd.s.seedSessionBatch(ctx, tx, sessions) })
+	return sd.tx(ctx, func(tx bulkTx) error { return sd.s.seedSessionBatch(ctx, tx, sessions) })
 }
 
-func (sd *Seeder) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (sd *Seeder) tx(ctx context.Context, fn func(tx bulkTx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -189,7 +191,7 @@ func (sd *Seeder) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err != nil {
 		return sd.s.mapErr(err)
 	}
-	if err := fn(tx); err != nil {
+	if err := fn(bulkTx{tx: tx, conn: sd.conn}); err != nil {
 		_ = tx.Rollback()
 		return sd.s.mapErr(err)
 	}
@@ -198,7 +200,7 @@ func (sd *Seeder) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 
 // seedParallel cuts n rows into transactions of opts.TxRows and runs them
 // on opts.Workers seeders. The first error stops the rest.
-func (s *Store) seedParallel(ctx context.Context, n int, opts SeedOptions, batch func(tx *sql.Tx, from, to int) error) error {
+func (s *Store) seedParallel(ctx context.Context, n int, opts SeedOptions, batch func(tx bulkTx, from, to int) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	next := make(chan int)
@@ -237,7 +239,7 @@ func (s *Store) seedParallel(ctx context.Context, n int, opts SeedOptions, batch
 			defer sd.Close()
 			for from := range next {
 				to := min(from+opts.TxRows, n)
-				if err := sd.tx(ctx, func(tx *sql.Tx) error { return batch(tx, from, to) }); err != nil {
+				if err := sd.tx(ctx, func(tx bulkTx) error { return batch(tx, from, to) }); err != nil {
 					fail(fmt.Errorf("rows %d-%d: %w", from, to-1, err))
 					return
 				}
@@ -248,7 +250,7 @@ func (s *Store) seedParallel(ctx context.Context, n int, opts SeedOptions, batch
 	return firstErr
 }
 
-func (s *Store) seedSessionBatch(ctx context.Context, tx *sql.Tx, batch []*session.Session) error {
+func (s *Store) seedSessionBatch(ctx context.Context, tx bulkTx, batch []*session.Session) error {
 	return s.insertRows(ctx, tx, "sessions",
 		[]string{"id", "identity_id", "token_hash", "active", "aal", "authentication_methods", "issued_at", "expires_at", "authenticated_at", "created_at", "updated_at"},
 		len(batch), func(k int, a []any) []any {
@@ -258,7 +260,7 @@ func (s *Store) seedSessionBatch(ctx context.Context, tx *sql.Tx, batch []*sessi
 		})
 }
 
-func (s *Store) seedIdentityBatch(ctx context.Context, tx *sql.Tx, ids []*identity.Identity) error {
+func (s *Store) seedIdentityBatch(ctx context.Context, tx bulkTx, ids []*identity.Identity) error {
 	type cred struct {
 		i *identity.Identity
 		c identity.Credentials
@@ -345,12 +347,23 @@ func (s *Store) seedIdentityBatch(ctx context.Context, tx *sql.Tx, ids []*identi
 		})
 }
 
-// insertRows writes n rows into table with as few multi-row INSERT
-// statements as the dialect's placeholder limit allows. row appends the
-// values of row k, in cols order, to a and returns it.
-func (s *Store) insertRows(ctx context.Context, tx *sql.Tx, table string, cols []string, n int, row func(k int, a []any) []any) error {
+// bulkTx is one seeding transaction and the connection it runs on, which
+// PostgreSQL's COPY needs.
+type bulkTx struct {
+	tx   *sql.Tx
+	conn *sql.Conn
+}
+
+// insertRows writes n rows into table: on PostgreSQL with COPY, elsewhere
+// with as few multi-row INSERT statements as the dialect's placeholder limit
+// allows. row appends the values of row k, in cols order, to a and returns
+// it.
+func (s *Store) insertRows(ctx context.Context, tx bulkTx, table string, cols []string, n int, row func(k int, a []any) []any) error {
 	if n == 0 {
 		return nil
+	}
+	if s.dialect == Postgres {
+		return s.copyRows(ctx, tx, table, cols, n, row)
 	}
 	per := max(1, s.SeedStatementParams()/len(cols))
 	args := make([]any, 0, min(per, n)*len(cols))
@@ -363,12 +376,70 @@ func (s *Store) insertRows(ctx context.Context, tx *sql.Tx, table string, cols [
 		if len(args) != (to-from)*len(cols) {
 			return fmt.Errorf("seeding %s: %d values for %d rows of %d columns", table, len(args), to-from, len(cols))
 		}
-		if _, err := tx.ExecContext(ctx, s.multiRowInsert(table, cols, to-from), args...); err != nil {
+		if _, err := tx.tx.ExecContext(ctx, s.multiRowInsert(table, cols, to-from), args...); err != nil {
 			return fmt.Errorf("seeding %s: %w", table, err)
 		}
 	}
 	return nil
 }
+
+// copyRows writes n rows with PostgreSQL's COPY, inside the transaction
+// tx runs on its connection. COPY streams the rows in the binary format
+// with no statement to parse or plan, where a multi-row INSERT of
+// thousands of placeholders costs a parse, a plan and a text conversion of
+// every value; the constraints (unique indexes, foreign keys) are checked
+// the same way, and a violation fails the COPY with the same error codes.
+// The values are the same Go values INSERT binds, encoded by the same pgx
+// type map.
+func (s *Store) copyRows(ctx context.Context, tx bulkTx, table string, cols []string, n int, row func(k int, a []any) []any) error {
+	err := tx.conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("unexpected PostgreSQL driver connection %T", dc)
+		}
+		src := &copySource{n: n, k: -1, row: row, vals: make([]any, 0, len(cols)), cols: len(cols)}
+		_, err := c.Conn().CopyFrom(ctx, pgx.Identifier{table}, cols, src)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("seeding %s: %w", table, err)
+	}
+	return nil
+}
+
+// copySource hands insertRows' rows to pgx's CopyFrom one at a time (pgx
+// encodes each row before asking for the next, so one slice is reused).
+type copySource struct {
+	n, k, cols int
+	row        func(k int, a []any) []any
+	vals       []any
+	err        error
+}
+
+func (c *copySource) Next() bool {
+	c.k++
+	return c.k < c.n && c.err == nil
+}
+
+func (c *copySource) Values() ([]any, error) {
+	c.vals = c.row(c.k, c.vals[:0])
+	if len(c.vals) != c.cols {
+		c.err = fmt.Errorf("%d values for %d columns", len(c.vals), c.cols)
+		return nil, c.err
+	}
+	for k, v := range c.vals {
+		// uuid.UUID is a driver.Valuer giving text, which pgx, writing
+		// the binary format, fails to encode, then parses back into a
+		// UUID (an error and a parse per value); its 16 bytes are the same
+		// value and encode directly.
+		if id, ok := v.(uuid.UUID); ok {
+			c.vals[k] = [16]byte(id)
+		}
+	}
+	return c.vals, nil
+}
+
+func (c *copySource) Err() error { return c.err }
 
 // multiRowInsert builds INSERT INTO table (cols) VALUES (…), (…) for rows
 // rows, with the dialect's placeholders.
