@@ -18,12 +18,14 @@ import (
 )
 
 // Bulk seeding for load tests and benchmarks (cmd/hoplite-bench), and for
-// moving data in from Kratos (internal/kratosimport, with Durable set).
+// moving data in from Kratos (internal/kratosimport, through a Seeder with
+// Durable set).
 //
 // The rows are exactly those CreateIdentity and CreateSession write (same
 // columns, same Go values bound through the same driver), but many rows go
-// into one multi-row INSERT and many statements into one transaction, so a
-// hundred thousand identities take seconds instead of minutes. Nothing here
+// into one multi-row INSERT (one COPY on PostgreSQL) and many statements
+// into one transaction, so a hundred thousand identities take seconds
+// instead of minutes. Nothing here
 // validates: callers pass identities as identity.Service.Prepare leaves
 // them and sessions as session.Manager.Persist hands them to the store.
 
@@ -56,9 +58,10 @@ func (o SeedOptions) withDefaults(d Dialect) SeedOptions {
 	return o
 }
 
-// SeedStatementParams is the most placeholders one seeding statement
+// SeedStatementParams is the most placeholders one seeding INSERT
 // carries, under the dialect's limit: SQLite's is 32766
-// (SQLITE_MAX_VARIABLE_NUMBER), PostgreSQL's and MySQL's 65535.
+// (SQLITE_MAX_VARIABLE_NUMBER), PostgreSQL's and MySQL's 65535. (PostgreSQL
+// seeds with COPY, which has no such limit.)
 func (s *Store) SeedStatementParams() int {
 	if s.dialect == SQLite {
 		return 32000
