@@ -99,7 +99,7 @@ postgres://…, mysql://user:pass@tcp(host:port)/db?parseTime=true.`,
 	f.BoolVar(&opts.DryRun, "dry-run", false, "report counts and problems without writing anything")
 	f.BoolVar(&opts.Messages, "courier-messages", false, "also move queued courier messages")
 	f.StringVar(&opts.Network, "network", "", "Kratos network id to read (only when the database holds several)")
-	f.IntVar(&opts.BatchSize, "batch-size", 2000, "rows per page and per write transaction")
+	f.IntVar(&opts.BatchSize, "batch-size", kratosimport.DefaultBatchSize, "rows per page and per write transaction")
 	f.BoolVar(&noBar, "no-progress-bar", false, "print progress as lines even on a terminal")
 	f.IntVar(&showProblems, "show-problems", 100, "how many problems to list in the summary")
 	return cmd

@@ -158,7 +158,10 @@ func BenchmarkMoveFromKratos(b *testing.B) {
 				// PostgreSQL and MySQL, is not included): on a machine shared
 				// with other work, wall time is the CPU time stretched by the
 				// wait for a core.
-				b.Logf("%s: %d users with sessions in %s (%s CPU in this process, peak Go heap %d MiB)", backend.Name, n, elapsed.Round(time.Millisecond), cpu.Round(time.Millisecond), peak>>20)
+				// The clock times let the run be matched with the load
+				// average sampled meanwhile.
+				b.Logf("%s: %d users with sessions in %s (%s CPU in this process, peak Go heap %d MiB), from %s to %s UTC", backend.Name, n, elapsed.Round(time.Millisecond), cpu.Round(time.Millisecond), peak>>20,
+					start.UTC().Format("15:04:05"), start.Add(elapsed).UTC().Format("15:04:05"))
 			}
 		})
 	}
