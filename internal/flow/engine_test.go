@@ -203,6 +203,11 @@ func (oneStep) PopulateLogin(_ *http.Request, f *flow.Flow, _ *session.Session) 
 	return nil
 }
 func (m oneStep) Login(ctx context.Context, _ *http.Request, _ *flow.Flow, b *flow.Body, _ *session.Session) (*flow.Result, error) {
+	if b.String("identifier") == "throttled" {
+		fe := flow.NewFormError("", ui.ErrInvalidCredentials())
+		fe.RetryAfter = 90 * time.Second
+		return nil, fe
+	}
 	id, err := uuid.Parse(b.String("identifier"))
 	if err != nil {
 		return nil, flow.NewFormError("identifier", ui.ErrInvalidCredentials())
@@ -453,6 +458,15 @@ func TestEngineOneStepAPILogin(t *testing.T) {
 	a = h.do(t, c, "POST", "/self-service/login?flow="+f.flowID(t), map[string]any{"method": "onestep", "identifier": "nobody"})
 	if a.status != 400 || a.flowID(t) != f.flowID(t) {
 		t.Fatalf("bad identifier %d %v", a.status, a.body)
+	}
+	if a.header.Get("Retry-After") != "" {
+		t.Errorf("Retry-After %q on a form error that asks for no wait", a.header.Get("Retry-After"))
+	}
+	// A throttled attempt is a form error that tells the client how long to
+	// wait.
+	a = h.do(t, c, "POST", "/self-service/login?flow="+f.flowID(t), map[string]any{"method": "onestep", "identifier": "throttled"})
+	if a.status != 400 || a.header.Get("Retry-After") != "90" {
+		t.Fatalf("throttled %d, Retry-After %q", a.status, a.header.Get("Retry-After"))
 	}
 	// An unknown method gets the no-strategy message.
 	a = h.do(t, c, "POST", "/self-service/login?flow="+f.flowID(t), map[string]any{"method": "carrier-pigeon"})

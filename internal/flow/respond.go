@@ -49,6 +49,9 @@ type answer struct {
 	location string
 	err      error           // answerEnvelope, answerErrorUI
 	items    []FormErrorItem // answerFormError
+	// retryAfter is how long a throttled form asks the client to wait
+	// (answerFormError; FormError.RetryAfter).
+	retryAfter time.Duration
 }
 
 func flowAnswer(f *Flow, status int) answer {
@@ -136,21 +139,13 @@ func (e *Engine) respond(w http.ResponseWriter, r *http.Request, a answer) {
 	case answerErrorUI:
 		e.respond(w, r, e.storeForErrorUI(r, a.err))
 	case answerFormError:
-		if a.retryAfter() > 0 {
-			w.Header().Set("Retry-After", httpx.RetryAfterValue(a.retryAfter()))
+		if a.retryAfter > 0 {
+			w.Header().Set("Retry-After", httpx.RetryAfterValue(a.retryAfter))
 		}
 		e.respond(w, r, e.showOnForm(w, r, a.flow, a.body, a.items))
 	default:
 		httpx.WriteError(w, r, httpx.Internal(errors.New("the flow engine decided on no answer")))
 	}
-}
-
-// retryAfter is how long a throttled form asks the client to wait.
-func (a answer) retryAfter() time.Duration {
-	if fe := (*FormError)(nil); errors.As(a.err, &fe) {
-		return fe.RetryAfter
-	}
-	return 0
 }
 
 // failure is the answer to a failed submission of flow f (b is the decoded
@@ -171,7 +166,11 @@ func (e *Engine) failure(r *http.Request, f *Flow, b *Body, err error) answer {
 	}
 	items, isForm := FormItems(err)
 	if isForm {
-		return answer{kind: answerFormError, flow: f, body: b, items: items, err: err}
+		a := answer{kind: answerFormError, flow: f, body: b, items: items}
+		if fe := (*FormError)(nil); errors.As(err, &fe) {
+			a.retryAfter = fe.RetryAfter
+		}
+		return a
 	}
 	// Errors that carry a safe reason but no status (a failed web hook) are
 	// answered as Kratos does: 400 on API flows, 500 otherwise.

@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/hoplite-id/hoplite/internal/httpx"
 	"github.com/hoplite-id/hoplite/internal/store"
@@ -100,16 +99,6 @@ func TestFailureSortsErrors(t *testing.T) {
 	a := e.failure(httptest.NewRequest(http.MethodPost, "/self-service/settings", nil), f, nil, store.ErrNotFound)
 	if a.kind != answerRedirect || a.status != http.StatusFound || a.location != "http://127.0.0.1/login" {
 		t.Fatalf("deleted identity: %+v", a)
-	}
-}
-
-// A throttled form asks the client to wait, through the responder.
-func TestFormErrorCarriesRetryAfter(t *testing.T) {
-	fe := NewFormError("", ui.ErrInvalidCredentials())
-	fe.RetryAfter = 90 * time.Second
-	a := answer{kind: answerFormError, err: fe}
-	if a.retryAfter() != 90*time.Second {
-		t.Fatalf("retry after %v", a.retryAfter())
 	}
 }
 
